@@ -1,0 +1,164 @@
+"""The course as typed, frozen objects: what roadmap.yaml says, format version 1.
+
+These are plain dataclasses so that loading a cached roadmap costs no third-party import;
+`roadmap_load` validates the YAML into them (with pydantic, on a cache miss only).
+Each field's docstring is its documentation: the shipped JSON Schema is generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FORMAT_VERSION = 1
+_STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Something to read or watch that prepares an item."""
+
+    __pydantic_config__ = _STRICT
+    title: str
+    """What it is, e.g. 'Attention Is All You Need (arXiv 1706.03762)'."""
+    url: str | None = None
+    """Where to find it, if it is online."""
+    note: str | None = None
+    """Which part matters, e.g. 'sections 3.2-3.3' or 'chapter 3'."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Code the learner writes, graded by a test module."""
+
+    __pydantic_config__ = _STRICT
+    id: str
+    """Stable kebab-case id; progress is keyed on it."""
+    title: str
+    """Shown in lists and on the site."""
+    exercise: str
+    """The learner's stub, relative to the course root (exercises/...)."""
+    solution: str
+    """The reference solution (solutions/..., same relative path as the stub)."""
+    tests: str
+    """The test module, run unchanged against the stub, the solution and each mutant."""
+    kind: Literal["exercise"] = "exercise"
+    """Item kind."""
+    summary: str = ""
+    """One sentence: what the learner builds."""
+    requires: tuple[str, ...] = ()
+    """Ids of items that must be passed or done first."""
+    hints: tuple[str, ...] = ()
+    """Two or three hints, from a nudge to nearly the answer (Markdown)."""
+    points: int = 10
+    """Points awarded when passed."""
+    minutes: int = 30
+    """Estimated time to solve, in minutes."""
+    notes: str | None = None
+    """The notes page, relative to docs/ (e.g. notes/foundations/softmax.md)."""
+    resources: tuple[Resource, ...] = ()
+    """Readings, videos and papers behind this exercise."""
+    optional: bool = False
+    """Optional items never block others and do not count towards completion."""
+    day: int | None = None
+    """Day of the suggested study plan on which this item falls."""
+    timeout: float = 30.0
+    """Seconds the whole test run (collection included) may take."""
+    forbid: tuple[str, ...] = ()
+    """Calls the learner's file may not use (e.g. 'torch.softmax'), because the exercise is to write them."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A paper, chapter or video to study; marked done by the learner."""
+
+    __pydantic_config__ = _STRICT
+    id: str
+    """Stable kebab-case id; progress is keyed on it."""
+    title: str
+    """Shown in lists and on the site."""
+    kind: Literal["reading"] = "reading"
+    """Item kind."""
+    url: str | None = None
+    """Where to find it, if it is online."""
+    book: str | None = None
+    """Book and chapter, e.g. 'Build a Large Language Model (From Scratch), ch. 3'."""
+    summary: str = ""
+    """Why it is worth the time, in a sentence."""
+    requires: tuple[str, ...] = ()
+    """Ids of items that must be passed or done first."""
+    minutes: int = 30
+    """Estimated time, in minutes."""
+    points: int = 2
+    """Points awarded when done."""
+    optional: bool = False
+    """Optional items never block others and do not count towards completion."""
+    day: int | None = None
+    """Day of the suggested study plan on which this item falls."""
+    notes: str | None = None
+    """A notes page that goes with it, relative to docs/."""
+
+
+Item = Exercise | Reading
+ITEM_KINDS: dict[str, type] = {"exercise": Exercise, "reading": Reading}
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    title: str
+    dir: str
+    summary: str
+    items: tuple[Item, ...]
+    source: str
+    """The file the stage's items were read from (roadmap.yaml or an included file)."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """Course metadata (the `course:` block)."""
+
+    __pydantic_config__ = _STRICT
+    id: str
+    """Short id of the course."""
+    title: str
+    """The course's title."""
+    description: str = ""
+    """What the course teaches, for the home page and `retreat list`."""
+    days: int = 14
+    """Length of the suggested study plan, in days."""
+    hours_per_day: float = 6.0
+    """Study hours a day the plan assumes."""
+
+
+@dataclass(frozen=True)
+class Roadmap:
+    format_version: int
+    course: Course
+    stages: tuple[Stage, ...]
+    files: tuple[str, ...] = field(default=())
+    """Every file the roadmap was read from, relative to the course root."""
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for stage in self.stages for item in stage.items)
+
+    def get(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        from retreat.errors import UnknownItem
+
+        raise UnknownItem(item_id, [i.id for i in self.items])
+
+    def stage_of(self, item_id: str) -> Stage:
+        for stage in self.stages:
+            if any(i.id == item_id for i in stage.items):
+                return stage
+        from retreat.errors import UnknownItem
+
+        raise UnknownItem(item_id, [i.id for i in self.items])
+
+    @property
+    def exercises(self) -> tuple[Exercise, ...]:
+        return tuple(i for i in self.items if isinstance(i, Exercise))
