@@ -1,8 +1,9 @@
-"""The pytest plugin loaded in the grading child (and by the course's conftest).
+"""The pytest plugin loaded in the grading child (and by the course's tests/conftest.py).
 
-It seeds every test, and when RETREAT_REPORT names a file it writes a structured report there:
-one JSON line per collected test, per finished test and a final line with the run id. The parent
-trusts a pass only when the final line is present, carries its run id, and lists every test passed.
+It seeds every test, and when RETREAT_REPORT names a file it appends a structured report there:
+one JSON line per collected test and per outcome, then a final line carrying the run id. The
+parent trusts a pass only when that final line is present, its run id matches, and every
+collected test is listed as passed. A run that exits early never writes the final line.
 """
 
 from __future__ import annotations
@@ -10,21 +11,131 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
+import traceback
 from typing import Any
 
 import pytest
 
 ENV_REPORT = "RETREAT_REPORT"
 ENV_RUN_ID = "RETREAT_RUN_ID"
+_MAX_MESSAGE = 4000
 
 
-def _torch_seed() -> None:
+class _Report:
+    def __init__(self, path: str, run_id: str) -> None:
+        # Unbuffered: a child that calls os._exit() still leaves every line it wrote.
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.run_id = run_id
+        self.collected = 0
+
+    def write(self, event: str, **fields: Any) -> None:
+        line = json.dumps({"event": event, "run_id": self.run_id, **fields}, default=str) + "\n"
+        os.write(self._fd, line.encode())
+
+
+_report: _Report | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _report
+    path, run_id = os.environ.get(ENV_REPORT), os.environ.get(ENV_RUN_ID)
+    if path and run_id and _report is None:
+        _report = _Report(path, run_id)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(0)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    _torch_seed()
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if _report is None:
+        return
+    if report.failed:
+        _report.write("collect_error", nodeid=report.nodeid, message=_collect_message(report))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if _report is None:
+        return
+    for item in items:
+        doc = getattr(item, "obj", None).__doc__ if getattr(item, "obj", None) else None
+        _report.write("collected", nodeid=item.nodeid, name=item.name, doc=(doc or "").strip())
+        _report.collected += 1
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    if _report is not None and (report.when == "call" or report.outcome != "passed"):
+        details: dict = {}
+        if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+            details = _describe(call.excinfo.value, call.excinfo.tb)
+        _report.write("result", nodeid=report.nodeid, when=report.when, outcome=report.outcome,
+                      duration=report.duration, **details)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _report is not None:
+        _report.write("finished", exitstatus=int(exitstatus), collected=_report.collected)
+
+
+# -- turning an exception into words a learner can act on -------------------------------------
+
+def _location(tb: Any) -> str | None:
+    """The deepest frame in a course file (exercise, solution or support), as 'path:line'."""
+    where = None
+    for frame in traceback.extract_tb(tb):
+        name = frame.filename.replace("\\", "/")
+        if any(part in name for part in ("/exercises/", "/solutions/", "/support/", "/tmp")) \
+                and "/site-packages/" not in name:
+            where = f"{_short(name)}:{frame.lineno}"
+    return where
+
+
+def _short(path: str) -> str:
+    root = os.environ.get("RETREAT_COURSE")
+    if root and path.startswith(root.rstrip("/") + "/"):
+        return path[len(root.rstrip("/")) + 1:]
+    return path
+
+
+def _describe(exc: BaseException, tb: Any) -> dict:
+    where = _location(tb)
+    facts = getattr(exc, "facts", None)
+    if isinstance(exc, NotImplementedError):
+        func = None
+        for frame in traceback.extract_tb(tb):
+            func = frame.name
+        kind = "todo"
+        message = f"not written yet: {func}() still raises NotImplementedError"
+        if where:
+            message += f" ({where})"
+    elif isinstance(exc, AssertionError):
+        kind = "assertion"
+        message = str(exc).strip() or "an assertion failed (no message)"
+    elif isinstance(exc, SystemExit):
+        kind = "exit"
+        message = f"the code called sys.exit({exc.code!r}); an exercise must return, not exit"
+    else:
+        kind = "error"
+        message = f"{type(exc).__name__}: {exc}"
+        if where:
+            message += f" (at {where})"
+    return {"kind": kind, "message": message[:_MAX_MESSAGE], "where": where,
+            "facts": facts if isinstance(facts, dict) else None}
+
+
+def _collect_message(report: pytest.CollectReport) -> str:
+    text = str(report.longrepr)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # pytest ends a collection error with the exception line ("E   SyntaxError: ..."); keep the tail.
+    errors = [ln.strip()[1:].strip() for ln in lines if ln.lstrip().startswith("E ")]
+    files = [ln.strip() for ln in lines if ("exercises/" in ln or "solutions/" in ln) and ":" in ln]
+    message = " ".join(errors[-3:]) if errors else (lines[-1] if lines else "collection failed")
+    if files:
+        message += f" ({_short(files[-1].split()[0]) if files[-1].split() else files[-1]})"
+    return message[:_MAX_MESSAGE]

@@ -1,0 +1,40 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from retreat.course import Course
+from retreat.progress import Progress
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")
+
+
+def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion of item ids from the roadmap."""
+    try:
+        return [i.id for i in Course.find().roadmap.items if i.id.startswith(incomplete)]
+    except Exception:  # noqa: BLE001 - completion must never fail loudly
+        return []
+
+
+item_argument = click.argument("item_id", metavar="ID", shell_complete=complete_ids)
+optional_item_argument = click.argument("item_id", metavar="[ID]", required=False, shell_complete=complete_ids)
+
+
+def load() -> tuple[Course, Progress]:
+    """The course around the current folder and the learner's progress; warnings go to stderr."""
+    course = Course.find()
+    _ = course.roadmap  # validate before anything is written
+    progress = Progress(course.state_dir)
+    _ = progress.conn
+    for warning in progress.warnings:
+        click.secho(f"retreat: warning: {warning}", fg="yellow", err=True)
+    return course, progress
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))

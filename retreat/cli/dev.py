@@ -1,0 +1,103 @@
+"""Course-author commands: `retreat dev check`, `dev stubs`, `dev schema`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from retreat.cli.common import echo_json, json_option
+from retreat.course import Course
+
+
+@click.group("dev")
+def dev() -> None:
+    """Commands for course authors."""
+
+
+@dev.command("check")
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel runs (default: CPU count).")
+@json_option
+def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
+    """Prove the course is sound: structure, stubs fail, solutions pass, mutants fail.
+
+    Checks every exercise, or only the IDs given. Exits 1 if anything is wrong.
+    """
+    from retreat import dev as core
+    from retreat.cli.render import console, escape
+
+    course = Course.find()
+    _ = course.roadmap
+
+    def show(report: core.ExerciseReport) -> None:
+        if as_json:
+            return
+        runs = report.runs
+        stub = [v for w, v, _ in runs if w == "stub"]
+        sol = [v for w, v, _ in runs if w == "solution"]
+        muts = [(w, v, ok) for w, v, ok in runs if w.startswith("mutant")]
+        parts = []
+        if stub:
+            parts.append(f"stub fails {stub[0].passed}/{stub[0].total}")
+        if sol:
+            parts.append(f"solution {sol[0].passed}/{sol[0].total}")
+        if muts:
+            parts.append(f"mutants caught {sum(ok for _, _, ok in muts)}/{len(muts)}")
+        glyph = "[green]✓[/]" if report.ok else "[red]✗[/]"
+        console.print(f"{glyph} {escape(report.id):28} {' · '.join(parts)}")
+        for p in report.problems:
+            console.print(f"    [red]{escape(p)}[/]")
+        for what, v, expected in runs:
+            if expected:
+                continue
+            if what == "solution":
+                reason = v.problem or "; ".join(f"{t.title}: {t.message.splitlines()[0] if t.message else t.outcome}"
+                                                for t in v.tests if t.outcome != "passed")
+                console.print(f"    [red]solution fails: {escape(reason)}[/]")
+            else:
+                console.print(f"    [red]{escape(what)} passes every test: the tests do not catch it[/]")
+
+    reports, course_problems = core.check(course, list(ids) or None, jobs, on_report=show)
+    ok = all(r.ok for r in reports) and not course_problems
+    if as_json:
+        echo_json({"ok": ok, "problems": course_problems, "exercises": [
+            {"id": r.id, "ok": r.ok, "problems": r.problems,
+             "runs": [{"what": w, "expected": e, "outcome": v.outcome, "passed": v.passed, "total": v.total,
+                       "problem": v.problem} for w, v, e in r.runs]} for r in reports]})
+    else:
+        for p in course_problems:
+            console.print(f"[red]✗ {escape(p)}[/]")
+        good = sum(r.ok for r in reports)
+        console.print(f"[bold]{good}/{len(reports)} exercises sound[/]" + ("" if ok else "; see above"))
+    sys.exit(0 if ok else 1)
+
+
+@dev.command("stubs")
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+def dev_stubs(ids: tuple[str, ...]) -> None:
+    """Write each exercise's stub from its solution (### TODO ... ### END blocks)."""
+    from retreat.dev import write_stubs
+
+    changed = write_stubs(Course.find(), list(ids) or None)
+    for rel in changed:
+        click.echo(f"wrote {rel}")
+    click.echo(f"{len(changed)} stub(s) changed.")
+
+
+@dev.command("schema")
+@click.option("--check", is_flag=True, help="Exit 1 if the shipped schema is out of date instead of writing it.")
+def dev_schema(check: bool) -> None:
+    """Write the roadmap's JSON Schema (retreat/schema/roadmap.schema.json) from its types."""
+    from retreat.schema import SCHEMA_PATH, render_schema
+
+    text = render_schema()
+    current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.is_file() else ""
+    if check:
+        if current != text:
+            raise click.ClickException("the shipped JSON Schema is out of date: run 'retreat dev schema'")
+        click.echo("schema up to date")
+        return
+    SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
+    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {SCHEMA_PATH}")

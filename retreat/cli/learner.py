@@ -1,0 +1,180 @@
+"""The learner's commands: next, list, check, hint, solution, reset, done, skip."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from retreat import plan
+from retreat.cli import render
+from retreat.cli.common import echo_json, item_argument, json_option, load, optional_item_argument
+from retreat.errors import RetreatError
+
+
+@click.command("next")
+@json_option
+def next_cmd(as_json: bool) -> None:
+    """Say what to do now: the next unlocked item, where it is and how to check it."""
+    course, progress = load()
+    view = plan.next_item(course.roadmap, progress.states())
+    if as_json:
+        echo_json(_item_json(view) if view else None)
+    else:
+        render.next_item(course, view)
+
+
+def _item_json(view: plan.ItemView) -> dict:
+    item = view.item
+    data = {"id": item.id, "kind": item.kind, "title": item.title, "stage": view.stage.id,
+            "summary": item.summary, "minutes": item.minutes, "points": item.points,
+            "status": view.state.status, "locked_by": list(view.locked_by), "optional": item.optional}
+    for key in ("exercise", "notes", "url", "book"):
+        if getattr(item, key, None):
+            data[key] = getattr(item, key)
+    return data
+
+
+@click.command("list")
+@json_option
+def list_cmd(as_json: bool) -> None:
+    """Show the roadmap: stages with progress bars, points, what is locked and why."""
+    course, progress = load()
+    states = progress.states()
+    views = plan.views(course.roadmap, states)
+    summaries = plan.stage_summaries(course.roadmap, states)
+    nxt = plan.next_item(course.roadmap, states)
+    if as_json:
+        echo_json({
+            "course": course.roadmap.course.id,
+            "next": nxt.item.id if nxt else None,
+            "stages": [{"id": s.stage.id, "title": s.stage.title, "complete": s.complete, "total": s.total,
+                        "points": s.points, "max_points": s.max_points} for s in summaries],
+            "items": [dict(_item_json(v), attempts=v.state.attempts, hints_shown=v.state.hints_shown)
+                      for v in views],
+        })
+    else:
+        render.roadmap_list(course, views, summaries, nxt)
+
+
+@click.command("check")
+@optional_item_argument
+@click.option("--all", "check_all", is_flag=True, help="Grade every exercise, not just one.")
+@json_option
+def check_cmd(item_id: str | None, check_all: bool, as_json: bool) -> None:
+    """Grade an exercise (by default the current one) and record the attempt.
+
+    Exits 0 only when every check passed.
+
+    \b
+    Examples:
+      retreat check                  the current exercise
+      retreat check causal-attention
+      retreat check --all --json
+    """
+    from retreat.grading.service import grade
+
+    course, progress = load()
+    if check_all and item_id:
+        raise click.UsageError("give an ID or --all, not both")
+    if check_all:
+        targets = [e.id for e in course.roadmap.exercises]
+    else:
+        targets = [item_id or _default(course, progress)]
+        course.exercise(targets[0])
+    verdicts = []
+    for tid in targets:
+        v = grade(course, progress, tid)
+        verdicts.append(v)
+        if not as_json:
+            render.verdict(course, v, course.roadmap.get(tid).title)
+            if check_all:
+                render.console.print()
+    if as_json:
+        data = [v.to_json() for v in verdicts]
+        echo_json(data if check_all else data[0])
+    elif check_all:
+        ok = sum(v.ok for v in verdicts)
+        render.console.print(f"[bold]{ok}/{len(verdicts)} exercises pass.[/]")
+    if not all(v.ok for v in verdicts):
+        sys.exit(1)
+
+
+def _default(course, progress) -> str:  # noqa: ANN001
+    from retreat.session import default_exercise
+
+    return default_exercise(course, progress).id
+
+
+@click.command("hint")
+@optional_item_argument
+def hint_cmd(item_id: str | None) -> None:
+    """Show the next hint for an exercise (by default the current one), one more each time."""
+    from retreat.session import reveal_hint
+
+    course, progress = load()
+    item_id = item_id or _default(course, progress)
+    hints, last = reveal_hint(course, progress, item_id)
+    for n, text in enumerate(hints, 1):
+        render.console.print(f"[bold]Hint {n}/{len(course.exercise(item_id).hints)}[/] "
+                             f"{render.escape(text)}")
+    if last:
+        render.console.print(f"[dim]That was the last hint. 'retreat solution {item_id} --force' "
+                             "shows the reference.[/]")
+
+
+@click.command("solution")
+@item_argument
+@click.option("--force", is_flag=True, help="Show it even though the exercise is not passed yet.")
+def solution_cmd(item_id: str, force: bool) -> None:
+    """Show the reference solution of an exercise, once you have passed it."""
+    from retreat.session import solution_text
+
+    course, progress = load()
+    click.echo(solution_text(course, progress, item_id, force), nl=False)
+
+
+@click.command("reset")
+@item_argument
+def reset_cmd(item_id: str) -> None:
+    """Restore an exercise's pristine stub; your version is kept in .retreat/backups/."""
+    from retreat.session import reset_exercise
+
+    course, _ = load()
+    backup = reset_exercise(course, item_id)
+    ex = course.exercise(item_id)
+    if backup is None:
+        click.echo(f"{ex.exercise} is the pristine stub.")
+    else:
+        click.echo(f"{ex.exercise} is the pristine stub again; your version is in {backup}")
+
+
+@click.command("done")
+@item_argument
+@click.option("--undo", is_flag=True, help="Mark it not done.")
+def done_cmd(item_id: str, undo: bool) -> None:
+    """Mark a reading as done."""
+    _mark(item_id, None if undo else "done")
+
+
+@click.command("skip")
+@item_argument
+@click.option("--undo", is_flag=True, help="Take the skip back.")
+def skip_cmd(item_id: str, undo: bool) -> None:
+    """Skip an item: it no longer blocks the items after it."""
+    _mark(item_id, None if undo else "skipped")
+
+
+def _mark(item_id: str, status: str | None) -> None:
+    from retreat.session import mark
+
+    course, progress = load()
+    current = progress.state(item_id).status
+    course.roadmap.get(item_id)
+    if current == "passed" and status is not None:
+        raise RetreatError(f"{item_id} is already passed")
+    mark(course, progress, item_id, status)
+    click.echo(f"{item_id}: {status or 'not done'}. 'retreat next' says what comes next.")
+
+
+COMMANDS = (next_cmd, list_cmd, check_cmd, hint_cmd, solution_cmd, reset_cmd, done_cmd, skip_cmd)

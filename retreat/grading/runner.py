@@ -1,0 +1,130 @@
+"""Run one exercise's test module in a child process under a time limit.
+
+The child is a fresh interpreter running pytest with our plugin, in its own process group, so a
+timeout kills everything it started. Its output is drained by a thread that keeps only the tail,
+so a learner's code that prints without end cannot fill memory or disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retreat.course import ENV_COURSE, ENV_HOME, ENV_OVERRIDES, ENV_TARGET, Course
+from retreat.grading.plugin import ENV_REPORT, ENV_RUN_ID
+from retreat.grading.verdict import Verdict, read_verdict
+from retreat.roadmap import Exercise
+
+_TAIL_BYTES = 16_384
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of an exercise's tests against a target."""
+
+    exercise: Exercise
+    target: str = "exercise"  # or "solution"
+    overrides: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def pytest_args(course: Course, ex: Exercise) -> list[str]:
+    return [
+        str(course.root / ex.tests),
+        "-p", "retreat.grading.plugin",
+        "-p", "no:cacheprovider",
+        "-o", "addopts=",
+        "--import-mode=importlib",
+        "--rootdir", str(course.root),
+        "-q", "--no-header", "-rN", "--tb=short",
+    ]
+
+
+def child_env(course: Course, job: Job, report: Path, run_id: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(job.extra_env)
+    env[ENV_COURSE] = str(course.root)
+    env[ENV_HOME] = str(course.state_dir)
+    env[ENV_TARGET] = job.target
+    env[ENV_OVERRIDES] = json.dumps(job.overrides)
+    env[ENV_REPORT] = str(report)
+    env[ENV_RUN_ID] = run_id
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ beside the learner's files
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+class _Tail(threading.Thread):
+    def __init__(self, stream) -> None:  # noqa: ANN001 - a pipe
+        super().__init__(daemon=True)
+        self.stream, self.buf = stream, bytearray()
+
+    def run(self) -> None:
+        for chunk in iter(lambda: self.stream.read1(65536), b""):
+            self.buf += chunk
+            if len(self.buf) > 2 * _TAIL_BYTES:
+                del self.buf[:-_TAIL_BYTES]
+
+    def text(self) -> str:
+        return bytes(self.buf[-_TAIL_BYTES:]).decode("utf-8", errors="replace")
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_job(course: Course, job: Job) -> Verdict:
+    """Run the tests in a child process; return the verdict. Never raises for the learner's code."""
+    ex = job.exercise
+    timeout = job.timeout or ex.timeout
+    run_id = uuid.uuid4().hex
+    graded = Path(job.overrides.get(ex.id) or (course.solution_file(ex) if job.target == "solution"
+                                               else course.learner_file(ex)))
+    digest = file_hash(graded)
+    with tempfile.TemporaryDirectory(prefix="retreat-run-") as tmp:
+        report = Path(tmp) / "report.jsonl"
+        cmd = [sys.executable, "-m", "pytest", *pytest_args(course, ex)]
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=course.root, env=child_env(course, job, report, run_id),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        tail = _Tail(proc.stdout)
+        tail.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        except BaseException:
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        finally:
+            # Whatever the child started goes too, finished or not.
+            _kill_group(proc.pid)
+        returncode = proc.wait()
+        tail.join(timeout=2)
+        duration = time.monotonic() - started
+        return read_verdict(ex.id, report, run_id, None if timed_out else returncode, timed_out, timeout,
+                            duration, tail.text(), digest)

@@ -1,0 +1,74 @@
+"""The learner's actions other than grading: what next, hints, solutions, reset, done and skip."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from retreat import plan
+from retreat.course import Course
+from retreat.errors import RetreatError, UsageProblem
+from retreat.progress import Progress
+from retreat.roadmap import Exercise, Reading
+from retreat.stubs import clean_solution, make_stub
+
+
+def open_progress(course: Course) -> Progress:
+    return Progress(course.state_dir)
+
+
+def default_exercise(course: Course, progress: Progress) -> Exercise:
+    """The exercise a bare `retreat check` or `retreat hint` means."""
+    view = plan.current_exercise(course.roadmap, progress.states())
+    if view is None:
+        raise RetreatError("every unlocked exercise is passed; name one to check it again (retreat list)")
+    assert isinstance(view.item, Exercise)
+    return view.item
+
+
+def reveal_hint(course: Course, progress: Progress, item_id: str) -> tuple[list[str], bool]:
+    """Reveal one more hint; return the hints shown so far and whether that was the last."""
+    ex = course.exercise(item_id)
+    if not ex.hints:
+        raise RetreatError(f"{item_id} has no hints; the notes page may help ('retreat docs serve')")
+    shown = progress.next_hint(ex.id, len(ex.hints))
+    return list(ex.hints[:shown]), shown == len(ex.hints)
+
+
+def solution_text(course: Course, progress: Progress, item_id: str, force: bool) -> str:
+    ex = course.exercise(item_id)
+    if progress.state(ex.id).status != "passed" and not force:
+        raise RetreatError(f"solve {item_id} first ('retreat check {item_id}'), "
+                           f"or see the solution anyway with 'retreat solution {item_id} --force'")
+    return clean_solution(course.solution_file(ex).read_text(encoding="utf-8"))
+
+
+def reset_exercise(course: Course, item_id: str) -> Path | None:
+    """Write the pristine stub back; the learner's version is kept under the state folder."""
+    ex = course.exercise(item_id)
+    target = course.learner_file(ex)
+    stub = make_stub(course.solution_file(ex).read_text(encoding="utf-8"), ex.solution)
+    backup = None
+    if target.is_file():
+        if target.read_text(encoding="utf-8", errors="replace") == stub:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = course.state_dir / "backups" / f"{Path(ex.exercise).stem}.{stamp}.py"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, backup)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".retreat-tmp")
+    tmp.write_text(stub, encoding="utf-8")
+    tmp.replace(target)
+    return backup
+
+
+def mark(course: Course, progress: Progress, item_id: str, status: str | None) -> None:
+    item = course.roadmap.get(item_id)
+    if status == "done" and not isinstance(item, Reading):
+        raise UsageProblem(f"{item_id} is an exercise: it is passed by 'retreat check {item_id}', "
+                           f"not marked done (or 'retreat skip {item_id}')")
+    if status is None and progress.state(item_id).status == "passed":
+        raise RetreatError(f"{item_id} is passed; there is nothing to undo")
+    progress.set_status(item_id, status)
