@@ -1,0 +1,57 @@
+"""RMSNorm and SwiGLU: the normalisation and the feed-forward block of a Llama layer.
+
+Llama replaced GPT-2's LayerNorm and GELU MLP with two simpler, better pieces:
+
+RMSNorm rescales each vector by its root mean square and multiplies by a learned gain.
+It does not subtract the mean and has no bias:
+
+    y = x / sqrt(mean(x**2) + eps) * weight        (mean over the last axis)
+
+SwiGLU is a gated feed-forward block. One projection ("gate") goes through SiLU and
+multiplies, element by element, a second projection ("up"); a third projection ("down")
+brings the result back to the model width:
+
+    SwiGLU(x) = down_proj(silu(gate_proj(x)) * up_proj(x))
+
+None of the three linear layers has a bias. The names gate_proj, up_proj and down_proj are
+those of HuggingFace's LlamaMLP, so a real checkpoint loads into this module unchanged.
+
+Your task: write RMSNorm.forward and SwiGLU.__init__ / SwiGLU.forward. The tests compare
+RMSNorm against torch.nn.RMSNorm(dim, eps=1e-6) and SwiGLU against the formula above.
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F  # noqa: F401 (F.silu is yours to call)
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square normalisation over the last axis, with a learned gain `weight` (dim,)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., dim) -> (..., dim), each vector divided by its RMS, times `weight`."""
+        # TODO: divide x by sqrt(mean of x**2 over the last axis + eps), then multiply by weight.
+        #       Keep the last axis with keepdim=True so the division broadcasts.
+        #       Compute in float32 and cast the result back to x.dtype.
+        raise NotImplementedError
+
+
+class SwiGLU(nn.Module):
+    """Gated feed-forward block: down_proj(silu(gate_proj(x)) * up_proj(x)), no biases."""
+
+    def __init__(self, dim: int, hidden_dim: int):
+        super().__init__()
+        # TODO: create three nn.Linear layers without bias: gate_proj and up_proj
+        #       (dim -> hidden_dim) and down_proj (hidden_dim -> dim).
+        #       Use exactly these attribute names (they match HuggingFace's LlamaMLP).
+        pass
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., dim) -> (..., dim)."""
+        # TODO: gate with SiLU, multiply by the up projection, project back down.
+        raise NotImplementedError
