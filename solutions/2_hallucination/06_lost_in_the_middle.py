@@ -1,0 +1,91 @@
+"""Lost in the middle: a harness that measures accuracy by where the answer sits in the context.
+
+A model is given several documents and a question; exactly one document (the "gold" one)
+holds the answer, the others are distractors. Move the gold document from the first slot to
+the last and measure accuracy at each slot. Liu et al. ("Lost in the Middle: How Language
+Models Use Long Contexts", arXiv 2307.03172) found a U-shaped curve: models use the start and
+the end of their context well and the middle badly.
+
+The harness has three parts:
+
+    build_prompt(facts, gold_index, question)   the prompt, gold document at slot `gold_index`
+    accuracy_by_position(model_fn, examples)    accuracy at each slot, over many examples
+    u_score(accuracies)                         how much better the ends are than the middle
+
+The prompt format is fixed, so any model (a real LLM or a mock) can be plugged in:
+
+    Document [1]: <text>
+    Document [2]: <text>
+    ...
+    Question: <question>
+    Answer:
+
+Your task: write the three functions. The tests plug in a mock model whose accuracy at each
+slot is planted in advance, and check that the harness recovers the planted curve exactly.
+"""
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+# An example is (facts, question, answer): facts[0] is the gold fact, facts[1:] the distractors.
+Example = tuple[Sequence[str], str, str]
+
+
+def build_prompt(facts: Sequence[str], gold_index: int, question: str = "") -> str:
+    """The prompt with the gold fact at document slot `gold_index` (0-based).
+
+    facts: the gold fact first, then the distractors, n facts in all.
+    gold_index: 0 <= gold_index < n, the slot the gold fact goes to; the distractors keep their
+        order and fill the other slots.
+    Returns n lines "Document [i]: <fact>" numbered from 1, then "Question: <question>" and
+    "Answer:", joined with newlines (no trailing newline).
+    """
+    ### TODO: insert facts[0] among facts[1:] at position gold_index (raise ValueError if the
+    ###       index is out of range), number the documents from 1, then add the question lines.
+    if not 0 <= gold_index < len(facts):
+        raise ValueError(f"gold_index {gold_index} is outside 0..{len(facts) - 1}")
+    docs = list(facts[1:])
+    docs.insert(gold_index, facts[0])
+    lines = [f"Document [{i + 1}]: {doc}" for i, doc in enumerate(docs)]
+    lines += [f"Question: {question}", "Answer:"]
+    return "\n".join(lines)
+    ### END
+
+
+def is_correct(output: str, answer: str) -> bool:
+    """An output counts as correct when it contains the answer, ignoring case (as in the paper)."""
+    return answer.lower() in output.lower()
+
+
+def accuracy_by_position(model_fn: Callable[[str], str], examples: Sequence[Example]) -> torch.Tensor:
+    """Accuracy of `model_fn` with the gold fact at each document slot.
+
+    model_fn: maps a prompt (str) to the model's output (str).
+    examples: (facts, question, answer) triples; every example has the same number n of facts.
+    Returns a float tensor (n,): entry p is the fraction of examples answered correctly
+    (`is_correct`) when the gold fact sits at slot p.
+    """
+    ### TODO: for each slot p and each example, build the prompt with the gold fact at p,
+    ###       run the model, and count the correct outputs; divide by the number of examples.
+    n = len(examples[0][0])
+    correct = torch.zeros(n)
+    for p in range(n):
+        for facts, question, answer in examples:
+            output = model_fn(build_prompt(facts, p, question))
+            correct[p] += is_correct(output, answer)
+    return correct / len(examples)
+    ### END
+
+
+def u_score(accuracies: torch.Tensor) -> torch.Tensor:
+    """How much better the two ends are than the worst middle slot.
+
+    accuracies: (n,) with n >= 3.
+    Returns a 0-dim tensor: the mean of the first and last accuracy minus the minimum accuracy
+    over the middle slots 1..n-2. Positive for a U, 0 for a flat curve, negative for a hump.
+    """
+    ### TODO: average the two ends, subtract the minimum of the middle slots.
+    ends = (accuracies[0] + accuracies[-1]) / 2
+    return ends - accuracies[1:-1].min()
+    ### END
