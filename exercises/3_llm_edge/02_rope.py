@@ -1,0 +1,56 @@
+"""Rotary position embeddings (RoPE), in the half-split layout that Llama uses.
+
+Instead of adding a position vector to the token embedding, RoPE rotates the query and key of
+every head by an angle proportional to the token's position. Split a head vector of size D into
+D/2 pairs; pair i is rotated by the angle m * theta_i at position m, with
+
+    theta_i = base ** (-2i / D)        i = 0, 1, ..., D/2 - 1       (base = 10000)
+
+so the first pairs spin fast and the last ones slowly. Because a rotation by m*theta followed
+by the inverse rotation of n*theta is a rotation by (m - n)*theta, the score q_m . k_n depends on
+the positions only through the offset m - n.
+
+Layout (as in Llama and HuggingFace): pair i is made of coordinates i and i + D/2, the "first
+half" and the "second half" of the vector, NOT neighbours 2i and 2i+1. The rotation is then
+
+    rope(x) = x * cos + rotate_half(x) * sin,     rotate_half([x1, x2]) = [-x2, x1]
+
+where cos and sin hold each angle twice: cos[..., i] == cos[..., i + D/2] == cos(m * theta_i).
+
+Your task: write rope_cos_sin, rotate_half and apply_rope. RoPE is applied to queries and keys,
+never to values.
+"""
+
+import torch
+
+
+def rope_cos_sin(positions: torch.Tensor, head_dim: int,
+                 base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosines and sines of the rotation angles, for the half-split layout.
+
+    positions: (..., seq) integer or float positions (e.g. torch.arange(T), or (B, T)).
+    Returns (cos, sin), each float32 of shape (..., seq, head_dim), where column i and column
+    i + head_dim/2 both hold the angle positions * base ** (-2i / head_dim).
+    """
+    # TODO: compute the head_dim/2 inverse frequencies base ** (-2i / head_dim),
+    #       multiply them by the positions (an outer product over the last axis),
+    #       repeat the angles for the two halves (concatenate, do not interleave),
+    #       and return their cos and sin. Work in float32.
+    raise NotImplementedError
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    """[x1, x2] -> [-x2, x1], where x1 and x2 are the two halves of the last axis."""
+    # TODO: split the last axis into two halves and concatenate (-second, first).
+    raise NotImplementedError
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate queries or keys x: (batch, heads, seq, head_dim) by their positions' angles.
+
+    cos, sin: (seq, head_dim), shared by the batch, or (batch, seq, head_dim), one row of
+    positions per sequence. Returns a tensor shaped like x.
+    """
+    # TODO: if cos has a batch axis (3 dims), insert the heads axis so it broadcasts over
+    #       (batch, heads, seq, head_dim); then return x * cos + rotate_half(x) * sin.
+    raise NotImplementedError
