@@ -107,7 +107,8 @@ def test_temperature_zero_is_greedy():
 
 def test_sample_returns_one_id_per_row():
     out = ex.sample(torch.randn(7, V), generator=torch.Generator().manual_seed(0))
-    assert out.shape == (7,) and out.dtype == torch.long, f"sample gives a LongTensor (B,), got {out.dtype} {tuple(out.shape)}"
+    assert out.shape == (7,) and out.dtype == torch.long, \
+        f"sample gives a LongTensor (B,), got {out.dtype} {tuple(out.shape)}"
 
 
 def test_sampling_frequencies_follow_the_tempered_softmax():
