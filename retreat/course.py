@@ -103,10 +103,39 @@ def import_file(path: Path, module_name: str) -> ModuleType:
     sys.modules[module_name] = module  # dataclasses and pickling look the module up here
     try:
         spec.loader.exec_module(module)
-    except BaseException:
+    except BaseException as exc:
         del sys.modules[module_name]
-        raise
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ExerciseLoadError(_load_failure(path, exc)) from exc
     return module
+
+
+class ExerciseLoadError(ImportError):
+    """A course file could not be imported; the message names the file and line."""
+
+
+def _load_failure(path: Path, exc: BaseException) -> str:
+    rel = _relative(path)
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__} in {rel}, line {exc.lineno}: {exc.msg}"
+    if isinstance(exc, SystemExit):
+        return f"{rel} called sys.exit({exc.code!r}) while being imported; an exercise must not exit"
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    where = f", line {line}" if line else ""
+    return f"{type(exc).__name__} while importing {rel}{where}: {exc}"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(current_course().root).as_posix()
+    except (ValueError, CourseNotFound):
+        return str(path)
 
 
 def _module_name(kind: str, item_id: str) -> str:

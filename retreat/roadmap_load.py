@@ -89,7 +89,7 @@ def _validate(cls: type, data: Any, doc: _Doc, path: tuple, label: str) -> Any:
         msg = err["msg"]
         if err["type"] == "unexpected_keyword_argument":
             msg = "unknown field (check the spelling; see retreat/schema/roadmap.schema.json)"
-        elif err["type"] == "missing_argument":
+        elif err["type"] in ("missing_argument", "missing"):
             msg = "required field is missing"
         name = _field_name(label, loc)
         return_path = path + tuple(p for p in loc)

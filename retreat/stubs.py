@@ -19,7 +19,7 @@ import re
 from retreat.errors import UsageProblem
 
 _BEGIN = re.compile(r"^(?P<indent>\s*)### TODO:(?P<text>.*)$")
-_MORE = re.compile(r"^\s*### (?!END\b)(?P<text>.*)$")
+_MORE = re.compile(r"^\s*### (?!END\b|TODO:)(?P<text>.*)$")
 _END = re.compile(r"^\s*### END\s*$")
 
 

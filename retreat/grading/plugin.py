@@ -132,10 +132,10 @@ def _describe(exc: BaseException, tb: Any) -> dict:
 def _collect_message(report: pytest.CollectReport) -> str:
     text = str(report.longrepr)
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    # pytest ends a collection error with the exception line ("E   SyntaxError: ..."); keep the tail.
+    # pytest ends a collection error with the exception lines ("E   SomeError: ..."); keep those.
     errors = [ln.strip()[1:].strip() for ln in lines if ln.lstrip().startswith("E ")]
-    files = [ln.strip() for ln in lines if ("exercises/" in ln or "solutions/" in ln) and ":" in ln]
+    for ln in reversed(errors):
+        if "ExerciseLoadError:" in ln:
+            return ln.split("ExerciseLoadError:", 1)[1].strip()[:_MAX_MESSAGE]
     message = " ".join(errors[-3:]) if errors else (lines[-1] if lines else "collection failed")
-    if files:
-        message += f" ({_short(files[-1].split()[0]) if files[-1].split() else files[-1]})"
     return message[:_MAX_MESSAGE]

@@ -119,6 +119,10 @@ def read_verdict(item_id: str, report_path: Path, run_id: str, returncode: int |
         kind = "exited-early"
         problem = (f"the test run ended early (exit code {returncode}) without finishing its report: "
                    "does the code call sys.exit() or os._exit()?")
+    elif not collected and returncode not in (0, 5):
+        kind = "exited-early"
+        problem = (f"the test run stopped before any test ran (exit code {returncode}): "
+                   "does the code call sys.exit() or os._exit() when imported?")
     elif not collected:
         kind = "no-tests"
         problem = "no tests were collected for this exercise (a course problem: tell its author)"

@@ -1,0 +1,5 @@
+"""`python -m retreat` runs the command line."""
+
+from retreat.cli import main
+
+main()

@@ -1,0 +1,7 @@
+"""Greet someone."""
+
+
+def greet(name: str) -> str:
+    """Return 'hello, NAME'."""
+    # TODO: build the greeting.
+    raise NotImplementedError

@@ -1,0 +1,12 @@
+"""Count down from n to zero."""
+
+
+def countdown(n: int) -> list[int]:
+    """Return [n, n-1, ..., 0]."""
+    ### TODO: count down to zero.
+    out = []
+    while n >= 0:
+        out.append(n)
+        n -= 1
+    return out
+    ### END

@@ -1,0 +1,8 @@
+"""Square a number."""
+
+
+def square(x: int) -> int:
+    """Return x squared."""
+    ### TODO: multiply x by itself.
+    return x * x
+    ### END

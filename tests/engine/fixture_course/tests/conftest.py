@@ -1,0 +1,4 @@
+import os
+
+os.environ.setdefault("RETREAT_TARGET", "solution")
+pytest_plugins = ["retreat.grading.plugin"]

@@ -1,0 +1,126 @@
+"""Grading in a child process: only a complete report of passing tests is a pass."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, solve
+
+from retreat.course import Course
+from retreat.grading.runner import Job, run_job
+
+
+def _grade(root: Path, item: str, **kw):
+    course = Course(root)
+    return run_job(course, Job(course.exercise(item), **kw))
+
+
+def _write(root: Path, name: str, body: str) -> None:
+    (root / "exercises/basics" / name).write_text(body)
+
+
+def test_solved_exercise_passes(course_dir: Path) -> None:
+    solve(course_dir, "01_add.py")
+    v = _grade(course_dir, "add")
+    assert v.ok and v.passed == v.total == 2, v
+
+
+def test_stub_fails_with_todo_messages(course_dir: Path) -> None:
+    v = _grade(course_dir, "add")
+    assert not v.ok and v.passed == 0 and v.total == 2
+    assert all(t.kind == "todo" for t in v.tests)
+    assert "not written yet: add()" in v.tests[0].message
+    assert "exercises/basics/01_add.py:7" in v.tests[0].message
+
+
+def test_wrong_answer_shows_the_property(course_dir: Path) -> None:
+    _write(course_dir, "01_add.py", "def add(a, b):\n    return a - b\n")
+    v = _grade(course_dir, "add")
+    assert not v.ok and v.tests[0].message.startswith("add(2, 3) should be 5")
+
+
+def test_hanging_import_is_a_timeout_and_the_group_is_killed(course_dir: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    _write(course_dir, "03_spin.py",
+           "import os, subprocess, sys\n"
+           f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+           f"open({str(marker)!r}, 'w').write(str(p.pid))\n"
+           "while True:\n    pass\n")
+    started = time.monotonic()
+    v = _grade(course_dir, "spin")
+    elapsed = time.monotonic() - started
+    assert not v.ok and v.problem_kind == "timeout", v
+    assert elapsed < 6 + 5, f"the timeout took {elapsed:.1f} s"
+    grandchild = int(marker.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild), "a process the exercise started outlived the timeout"
+
+
+def _alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_segfault_is_a_crash(course_dir: Path) -> None:
+    _write(course_dir, "04_boom.py", "import ctypes\n\ndef square(x):\n    return ctypes.string_at(0)\n")
+    v = _grade(course_dir, "boom")
+    assert not v.ok and v.problem_kind == "crashed" and "SIGSEGV" in v.problem, v
+
+
+@pytest.mark.parametrize("call", ["os._exit(0)", "sys.exit(0)"])
+def test_exiting_during_a_test_is_not_a_pass(course_dir: Path, call: str) -> None:
+    _write(course_dir, "01_add.py", f"import os, sys\n\ndef add(a, b):\n    {call}\n")
+    v = _grade(course_dir, "add")
+    assert not v.ok, v
+    assert v.problem_kind == "exited-early" or any(t.kind == "exit" for t in v.tests), v
+
+
+@pytest.mark.parametrize("call", ["os._exit(0)", "sys.exit(0)"])
+def test_exiting_at_import_is_not_a_pass(course_dir: Path, call: str) -> None:
+    _write(course_dir, "01_add.py", f"import os, sys\n{call}\n")
+    v = _grade(course_dir, "add")
+    assert not v.ok and v.problem_kind in ("exited-early", "import-error"), v
+
+
+def test_syntax_error_names_the_file_and_line(course_dir: Path) -> None:
+    _write(course_dir, "01_add.py", "def add(a, b)\n    return a + b\n")
+    v = _grade(course_dir, "add")
+    assert not v.ok and v.problem_kind == "import-error", v
+    assert "SyntaxError" in v.problem and "01_add.py" in v.problem, v.problem
+
+
+def test_cli_check_hang_and_crash_keep_the_database_intact(course_dir: Path, hermetic: Path) -> None:
+    solve(course_dir, "01_add.py")
+    assert run_cli(course_dir, "check", "add").returncode == 0
+    _write(course_dir, "03_spin.py", "while True:\n    pass\n")
+    r = run_cli(course_dir, "check", "spin")
+    assert r.returncode == 1 and "did not finish within 6 s" in r.stdout, r.stdout + r.stderr
+    _write(course_dir, "04_boom.py", "import ctypes\nctypes.string_at(0)\n")
+    r = run_cli(course_dir, "check", "boom")
+    assert r.returncode == 1 and "crashed (SIGSEGV)" in r.stdout, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    db = sqlite3.connect(hermetic / "progress.sqlite3")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = db.execute("SELECT item, ok, outcome FROM attempts ORDER BY seq").fetchall()
+    assert rows == [("add", 1, "passed"), ("spin", 0, "timeout"), ("boom", 0, "crashed")]
+
+
+def test_check_json_lists_every_test(course_dir: Path) -> None:
+    r = run_cli(course_dir, "check", "add", "--json")
+    data = json.loads(r.stdout)
+    assert r.returncode == 1 and data["ok"] is False and data["total"] == 2
+    assert {t["title"] for t in data["tests"]} == {"adds small numbers", "adds negatives"}

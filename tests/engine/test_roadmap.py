@@ -1,0 +1,121 @@
+"""Loading roadmap.yaml: typed objects for a good one, one located line for every authoring mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from retreat.cli import main
+from retreat.errors import RoadmapError
+from retreat.roadmap import Exercise, Reading
+from retreat.roadmap_load import load_roadmap, parse_roadmap
+
+GOOD_ITEM = """      - id: extra
+        title: Extra
+        exercise: exercises/basics/01_add.py
+        solution: solutions/basics/01_add.py
+        tests: tests/basics/test_add.py
+"""
+
+
+def test_fixture_loads_into_frozen_typed_objects(course_dir: Path) -> None:
+    roadmap = parse_roadmap(course_dir)
+    assert [s.id for s in roadmap.stages] == ["basics"]
+    ids = [i.id for i in roadmap.items]
+    assert ids == ["intro", "add", "greet", "spin", "boom"]
+    assert isinstance(roadmap.get("intro"), Reading) and isinstance(roadmap.get("add"), Exercise)
+    assert roadmap.get("greet").hints[0] == "An f-string helps."
+    assert roadmap.get("boom").optional is True
+    with pytest.raises(AttributeError):
+        roadmap.get("add").title = "changed"  # type: ignore[misc]
+
+
+def test_the_shipped_course_loads() -> None:
+    root = Path(__file__).resolve().parents[2]
+    roadmap = parse_roadmap(root)
+    assert roadmap.format_version == 1
+    assert len(roadmap.stages) == 4
+
+
+def _break(root: Path, old: str, new: str) -> None:
+    path = root / "roadmap.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+BROKEN = [
+    # (what is wrong, old text, new text, expected line, words the message must contain)
+    ("bad YAML", "      - id: add\n", "      - id: add\n     oops: [\n", None, ["invalid YAML"]),
+    ("missing field", "        title: Add two numbers\n", "", 19, ["item 'add'", "title", "required field is missing"]),
+    ("wrong type", "        points: 10\n        minutes: 5", "        points: many\n        minutes: 5", 26,
+     ["item 'add'.points", "integer"]),
+    ("unknown prerequisite", "requires: [intro]", "requires: [intr]", 37, ["unknown prerequisite 'intr'",
+                                                                           "did you mean 'intro'"]),
+    ("cycle", "        requires: [intro]\n", "        requires: [spin]\n", None, ["cycle", "greet", "spin"]),
+    ("duplicate id", "      - id: boom", "      - id: add", 53, ["duplicate id", "roadmap.yaml:19"]),
+    ("missing file", "solution: solutions/basics/02_greet.py", "solution: solutions/basics/02_gret.py", 35,
+     ["item 'greet'.solution", "file not found: solutions/basics/02_gret.py"]),
+    ("unknown field", "        minutes: 5\n        day: 1\n        timeout: 20",
+     "        minutes: 5\n        day: 1\n        timout: 20", 29, ["timout", "unknown field"]),
+    ("format version", "format_version: 1", "format_version: 7", 1, ["version 7 is not supported"]),
+    ("bad id", "      - id: boom", "      - id: Boom_2", 53, ["kebab-case"]),
+    ("unknown kind", "        kind: reading", "        kind: lecture", 14, ["unknown kind 'lecture'"]),
+]
+
+
+@pytest.mark.parametrize(("what", "old", "new", "line", "words"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_authoring_mistakes_are_one_located_line(course_dir: Path, what: str, old: str, new: str,
+                                                 line: int | None, words: list[str]) -> None:
+    _break(course_dir, old, new)
+    with pytest.raises(RoadmapError) as info:
+        parse_roadmap(course_dir)
+    message = str(info.value)
+    assert message.startswith("roadmap.yaml:"), message
+    if line is not None:
+        assert message.startswith(f"roadmap.yaml:{line}:"), message
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    assert "\n" not in message
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.output.count("\n") == 1 and message in result.output
+
+
+def test_included_stage_file_errors_name_that_file(course_dir: Path) -> None:
+    text = (course_dir / "roadmap.yaml").read_text()
+    head, items = text.split("    items:\n", 1)
+    (course_dir / "roadmap.yaml").write_text(head + "    include: basics.yaml\n")
+    items = "items:\n" + "\n".join(line[4:] for line in items.splitlines())
+    (course_dir / "basics.yaml").write_text(items.replace("points: 10\n    minutes: 5", "points: [1]\n    minutes: 5"))
+    with pytest.raises(RoadmapError) as info:
+        parse_roadmap(course_dir)
+    assert str(info.value).startswith("basics.yaml:"), str(info.value)
+
+
+def test_cache_is_used_and_invalidated_by_an_edit(course_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = load_roadmap(course_dir, cache)
+    assert (cache / "roadmap.pickle").is_file()
+    assert load_roadmap(course_dir, cache) == first
+    _break(course_dir, "title: Add two numbers", "title: Add numbers")
+    assert load_roadmap(course_dir, cache).get("add").title == "Add numbers"
+    _break(course_dir, "points: 10\n        minutes: 5", "points: lots\n        minutes: 5")
+    with pytest.raises(RoadmapError):
+        load_roadmap(course_dir, cache)
+
+
+def test_garbage_cache_is_rebuilt(course_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "roadmap.pickle").write_bytes(b"not a pickle")
+    assert load_roadmap(course_dir, cache).get("add").points == 10
+
+
+def test_shipped_json_schema_is_up_to_date() -> None:
+    from retreat.schema import SCHEMA_PATH, render_schema
+
+    assert SCHEMA_PATH.read_text() == render_schema(), "run 'retreat dev schema' after changing retreat/roadmap.py"
