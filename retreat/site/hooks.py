@@ -1,0 +1,174 @@
+"""MkDocs hooks (`hooks:` in mkdocs.yml): render the pages that come from the course data.
+
+- on_config: load the roadmap from the course at the mkdocs.yml location (the same loader and
+  objects `retreat list` uses) and the learner's state; splice one nav section per stage where
+  the nav says `retreat:stages`.
+- on_files: add the generated pages as virtual files (nothing is written into docs/):
+  roadmap.md, progress.md, cli.md, <stage id>/index.md and <stage id>/<item id>.md.
+- on_serve: watch the files the roadmap includes, so `retreat docs serve` follows the course.
+- on_page_markdown: replace `<!-- retreat:NAME -->` markers in hand-written pages (an unknown
+  marker fails the build) and put a "practise it" box under the title of each item's notes page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+from retreat.course import Course
+from retreat.errors import RetreatError
+from retreat.site import pages
+from retreat.site.pages import Site, cell, minutes_text, rel, stage_page
+from retreat.site.progress_page import progress_page, read_state
+
+log = logging.getLogger("mkdocs.plugins.retreat")
+
+NAV_PLACEHOLDER = "retreat:stages"
+MARKER = re.compile(r"<!--\s*retreat:([\w-]+)\s*-->")
+
+_site: Site | None = None
+_learner = None
+
+
+def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
+    """The course is the folder that holds mkdocs.yml."""
+    return Path(config.config_file_path).resolve().parent
+
+
+def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
+    global _site, _learner
+    root = course_root(config)
+    course = Course(root)
+    try:
+        roadmap = course.roadmap
+    except RetreatError as exc:
+        raise PluginError(f"retreat: {exc}") from None
+    _learner = read_state(course.state_dir)
+    _site = Site(roadmap, root, Path(config.docs_dir), _learner.states)
+    if config.nav is not None:
+        config.nav = _splice_nav(config.nav, _site.nav())
+    return config
+
+
+def _splice_nav(nav: list, stages: list) -> list:
+    out = []
+    for entry in nav:
+        if entry == NAV_PLACEHOLDER or (isinstance(entry, dict) and list(entry.values()) == [NAV_PLACEHOLDER]):
+            out.extend(stages)
+        else:
+            out.append(entry)
+    return out
+
+
+def on_files(files: Files, config):  # noqa: ANN001, ANN201
+    site = _require_site()
+    rendered = {
+        pages.ROADMAP_PAGE: site.roadmap_page(),
+        pages.PROGRESS_PAGE: progress_page(site, _learner),
+        pages.CLI_PAGE: _cli_page(),
+    }
+    for stage in site.roadmap.stages:
+        rendered[pages.stage_page(stage)] = site.stage_overview(stage)
+        for item in stage.items:
+            rendered[pages.item_page(stage, item)] = site.item_page(stage, item)
+    for src, content in rendered.items():
+        if files.get_file_from_path(src) is not None:
+            raise PluginError(f"retreat: docs/{src} exists, but the site generates that page from the "
+                              "roadmap; rename or remove the file")
+        files.append(File.generated(config, src, content=content))
+    return files
+
+
+def on_serve(server, config, builder):  # noqa: ANN001, ANN201
+    """Also watch the stage files roadmap.yaml includes, and the solutions and tests the item
+    pages are drawn from (not exercises/: the learner's own edits do not change the site)."""
+    site = _require_site()
+    folders = {(site.root / f).parent for f in site.roadmap.files}
+    for ex in site.roadmap.exercises:
+        folders |= {(site.root / ex.solution).parent, (site.root / ex.tests).parent}
+    for folder in sorted(folders):
+        if folder.is_dir():
+            server.watch(str(folder), recursive=False)
+    return server
+
+
+def _cli_page() -> str:
+    from retreat.site.cli_ref import cli_page, load_main
+
+    try:
+        main = load_main()
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("retreat.cli", "retreat"):
+            raise
+        log.info("retreat: no retreat.cli yet, so the CLI reference is a placeholder")
+        return "# Command-line reference\n\nThe command line is not installed in this checkout.\n"
+    return cli_page(main, "retreat")
+
+
+def on_page_markdown(markdown: str, page, config, files):  # noqa: ANN001, ANN201
+    site = _require_site()
+    src = page.file.src_uri
+
+    def replace(m: re.Match) -> str:
+        name = m.group(1)
+        render = MARKERS.get(name)
+        if render is None:
+            raise PluginError(f"retreat: {src}: unknown marker 'retreat:{name}' "
+                              f"(known: {', '.join(sorted(MARKERS))})")
+        return render(site, src)
+
+    markdown = MARKER.sub(replace, markdown)
+    banner = site.notes_banner(src) if src.startswith("notes/") else None
+    if banner:
+        lines = markdown.split("\n")
+        at = next((n + 1 for n, line in enumerate(lines) if line.startswith("# ")), 0)
+        lines[at:at] = ["", banner]
+        markdown = "\n".join(lines)
+    return markdown
+
+
+def _require_site() -> Site:
+    if _site is None:
+        raise PluginError("retreat: the site hooks ran before on_config")
+    return _site
+
+
+# -- markers for hand-written pages -------------------------------------------------------------
+def _m_course(site: Site, src: str) -> str:
+    return site.roadmap.course.description
+
+
+def _m_stages(site: Site, src: str) -> str:
+    out = ["| | Stage | What you do | Time |", "| ---: | --- | --- | ---: |"]
+    for n, stage in enumerate(site.roadmap.stages):
+        mins = sum(i.minutes for i in stage.items if not i.optional)
+        out.append(f"| {n} | [{cell(stage.title)}]({rel(src, stage_page(stage))}) | {cell(stage.summary)} "
+                   f"| {minutes_text(mins)} |")
+    return "\n".join(out)
+
+
+def _m_stats(site: Site, src: str) -> str:
+    rm = site.roadmap
+    counted = [i for i in rm.items if not i.optional]
+    return (f"{len(rm.stages)} stages, {len(rm.exercises)} graded exercises and "
+            f"{len(rm.items) - len(rm.exercises)} readings, about "
+            f"{minutes_text(sum(i.minutes for i in counted))} of work planned over "
+            f"{rm.course.days} days of {rm.course.hours_per_day:g} hours")
+
+
+def _m_first_item(site: Site, src: str) -> str:
+    if not site.roadmap.items:
+        return "the first item of the roadmap"
+    return site.link(src, site.roadmap.items[0].id)
+
+
+def _m_title(site: Site, src: str) -> str:
+    return site.roadmap.course.title
+
+
+MARKERS = {"course": _m_course, "title": _m_title, "stages": _m_stages, "stats": _m_stats,
+           "first-item": _m_first_item}
