@@ -1,0 +1,118 @@
+"""Infini-attention: local attention plus a fixed-size compressive memory of everything before.
+
+"Leave No Context Behind: Efficient Infinite Context Transformers with Infini-attention"
+(arXiv 2404.07143) cuts the sequence into segments of `segment_len` tokens. Inside a segment,
+heads run ordinary causal attention. Across segments, each head keeps a linear-attention memory
+that never grows: a matrix M (head_dim x head_dim) and a normaliser z (head_dim), with the
+feature map sigma(x) = ELU(x) + 1 (always positive).
+
+For each segment s, with Q, K, V its (B, H, L, head_dim) projections:
+
+    retrieve:   A_mem   = sigma(Q) M_{s-1} / (sigma(Q) z_{s-1})          (memory of earlier segments)
+    local:      A_local = causal softmax attention within the segment
+    combine:    A = sigmoid(beta) * A_mem + (1 - sigmoid(beta)) * A_local   (beta: one scalar per head)
+    update:     linear: M_s = M_{s-1} + sigma(K)^T V
+                delta:  M_s = M_{s-1} + sigma(K)^T (V - sigma(K) M_{s-1} / (sigma(K) z_{s-1}))
+                z_s = z_{s-1} + sum over the segment's tokens of sigma(K)
+
+Retrieve *before* you update: a segment must not read its own (future) tokens from memory.
+M_0 and z_0 are zeros; where the normaliser is 0 the retrieval is 0 (clamp it to eps).
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def elu_plus_one(x: torch.Tensor) -> torch.Tensor:
+    """The memory's feature map sigma(x) = ELU(x) + 1, elementwise and always > 0."""
+    ### TODO: one line with F.elu.
+    return F.elu(x) + 1.0
+    ### END
+
+
+def memory_retrieve(sigma_q: torch.Tensor, memory: torch.Tensor, norm: torch.Tensor,
+                    eps: float = 1e-6) -> torch.Tensor:
+    """Read the memory: sigma(Q) M / (sigma(Q) z), with the denominator clamped to at least eps.
+
+    sigma_q: (B, H, L, D); memory: (B, H, D, Dv); norm: (B, H, D). Returns (B, H, L, Dv).
+    """
+    ### TODO: a matmul for the numerator, a matmul with norm (as a column) for the denominator.
+    numerator = sigma_q @ memory  # (B, H, L, Dv)
+    denominator = sigma_q @ norm.unsqueeze(-1)  # (B, H, L, 1)
+    return numerator / denominator.clamp_min(eps)
+    ### END
+
+
+def memory_update(memory: torch.Tensor, norm: torch.Tensor, sigma_k: torch.Tensor, v: torch.Tensor,
+                  update: str = "linear") -> tuple[torch.Tensor, torch.Tensor]:
+    """Write a segment into the memory; returns the new (memory, norm), inputs left unchanged.
+
+    sigma_k: (B, H, L, D), v: (B, H, L, Dv). "linear" adds sigma(K)^T V; "delta" first subtracts
+    from V what the memory already returns for these keys, so storing it again changes nothing.
+    """
+    ### TODO: for "delta", replace v by v - memory_retrieve(sigma_k, memory, norm); then add
+    ###       sigma_k^T v to the memory and sigma_k summed over the segment to the norm.
+    if update == "delta":
+        v = v - memory_retrieve(sigma_k, memory, norm)
+    memory = memory + sigma_k.transpose(-2, -1) @ v  # (B, H, D, Dv)
+    norm = norm + sigma_k.sum(dim=-2)  # (B, H, D)
+    return memory, norm
+    ### END
+
+
+class InfiniAttention(nn.Module):
+    """Multi-head causal self-attention over segments, with a compressive memory per head."""
+
+    def __init__(self, d_model: int, n_heads: int, segment_len: int, update: str = "linear"):
+        super().__init__()
+        assert d_model % n_heads == 0, "d_model must be a multiple of n_heads"
+        assert update in ("linear", "delta"), "update is 'linear' or 'delta'"
+        self.n_heads = n_heads
+        self.head_dim = d_model // n_heads
+        self.segment_len = segment_len
+        self.update = update
+        self.q_proj = nn.Linear(d_model, d_model, bias=False)
+        self.k_proj = nn.Linear(d_model, d_model, bias=False)
+        self.v_proj = nn.Linear(d_model, d_model, bias=False)
+        self.o_proj = nn.Linear(d_model, d_model, bias=False)
+        self.beta = nn.Parameter(torch.zeros(n_heads))  # gate logit per head; sigmoid(0) = 1/2
+
+    def empty_memory(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """M_0 and z_0: zeros of shape (B, H, head_dim, head_dim) and (B, H, head_dim)."""
+        D = self.head_dim
+        weight = self.q_proj.weight
+        memory = torch.zeros(batch_size, self.n_heads, D, D, dtype=weight.dtype, device=weight.device)
+        norm = torch.zeros(batch_size, self.n_heads, D, dtype=weight.dtype, device=weight.device)
+        return memory, norm
+
+    def forward(self, x: torch.Tensor, memory: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x: (B, T, d_model), any T (the last segment may be shorter than segment_len).
+
+        `memory` is the (M, z) returned by an earlier call, to continue a stream; None starts
+        empty. Returns (y, (M, z)): y is (B, T, d_model), and (M, z) holds every segment seen.
+        """
+        B, T, C = x.shape
+        H, D = self.n_heads, self.head_dim
+        q = self.q_proj(x).view(B, T, H, D).transpose(1, 2)  # (B, H, T, D)
+        k = self.k_proj(x).view(B, T, H, D).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, H, D).transpose(1, 2)
+        M, z = self.empty_memory(B) if memory is None else memory
+        gate = torch.sigmoid(self.beta).view(1, H, 1, 1)
+        ### TODO: for each segment (slices of segment_len along the T axis): local causal attention
+        ###       (F.scaled_dot_product_attention(..., is_causal=True)); read the memory with
+        ###       sigma(q); mix the two with the gate; *then* write sigma(k), v into the memory
+        ###       with self.update. Concatenate the segments' outputs along T into `out` (B, H, T, D).
+        outs = []
+        for start in range(0, T, self.segment_len):
+            seg = slice(start, start + self.segment_len)
+            qs, ks, vs = q[:, :, seg], k[:, :, seg], v[:, :, seg]  # (B, H, L, D)
+            local = F.scaled_dot_product_attention(qs, ks, vs, is_causal=True)
+            from_memory = memory_retrieve(elu_plus_one(qs), M, z)
+            outs.append(gate * from_memory + (1 - gate) * local)
+            M, z = memory_update(M, z, elu_plus_one(ks), vs, self.update)
+        out = torch.cat(outs, dim=2)  # (B, H, T, D)
+        ### END
+        y = out.transpose(1, 2).reshape(B, T, C)
+        return self.o_proj(y), (M, z)
