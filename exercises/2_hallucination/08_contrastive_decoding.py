@@ -1,0 +1,43 @@
+"""Contrastive decoding: prefer what the expert knows and the amateur does not.
+
+A large "expert" LM and a small "amateur" LM make many of the same mistakes: repetition,
+generic continuations, the most popular answer. What the large model knows *beyond* the small
+one shows up as the difference of their log-probabilities. Contrastive decoding (Li et al.,
+"Contrastive Decoding: Open-ended Text Generation as Optimization", arXiv 2210.15097) picks
+the next token by that difference:
+
+    score(x) = log p_expert(x) - log p_amateur(x)        if x is plausible
+    score(x) = -inf                                      otherwise
+
+The difference alone would reward nonsense: a token both models find very unlikely can still
+have a large ratio. So only the expert's plausible head competes, the tokens the expert
+itself gives at least `alpha` times its top probability:
+
+    plausible(x)  <=>  p_expert(x) >= alpha * max_w p_expert(w)
+
+(This is the min-p rule applied to the expert.) Greedy contrastive decoding takes the argmax
+of the scores.
+
+Your task: write contrastive_scores.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def contrastive_scores(expert_logits: torch.Tensor, amateur_logits: torch.Tensor,
+                       alpha: float = 0.1) -> torch.Tensor:
+    """Contrastive-decoding scores of every token.
+
+    expert_logits, amateur_logits: (..., V) unnormalised logits of the two models for the same
+        prefix (any leading shape, e.g. (V,), (B, V) or (B, T, V)).
+    alpha: in (0, 1]; the plausible head is the set of tokens with expert probability
+        >= alpha * the expert's top probability.
+    Returns (..., V): log p_expert - log p_amateur on the plausible head, -inf elsewhere.
+    """
+    # TODO: turn both logits into log-probabilities (log-softmax over the last axis),
+    #       find the expert's plausible head in log space (log p >= log alpha + max log p),
+    #       and return the difference there, -inf everywhere else.
+    raise NotImplementedError
