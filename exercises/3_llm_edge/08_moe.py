@@ -1,0 +1,59 @@
+"""A sparse Mixture-of-Experts feed-forward layer, routed as in Mixtral.
+
+A dense Llama layer sends every token through one SwiGLU block. An MoE layer holds E SwiGLU
+"experts" and a router (`gate`, a bias-free linear layer) that scores them for each token; only
+the top_k experts run on a token, so the layer has E times the parameters at roughly top_k
+times the compute. Mixtral of Experts (arXiv 2401.04088) routes like this, per token x:
+
+    router_logits = gate(x)                                  (E,)
+    probs         = softmax(router_logits)                   over ALL experts
+    w, idx        = top_k(probs)                             the k best experts and their probs
+    w             = w / w.sum()                              renormalised: the k weights sum to 1
+    y             = sum_j  w_j * experts[idx_j](x)
+
+Mathematically y is a sum over all experts with zero weight outside the top k (the "dense"
+view); the whole point is never to run an expert on tokens that did not pick it. Dispatch by
+expert: for each expert, gather the tokens that chose it, run the expert once on that batch,
+and add its weighted outputs back at those tokens' rows.
+
+The experts are the SwiGLU you wrote in rmsnorm-swiglu.
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import retreat
+
+SwiGLU = retreat.load_exercise("rmsnorm-swiglu").SwiGLU
+
+
+class MoELayer(nn.Module):
+    """Top-k routed mixture of SwiGLU experts: (..., dim) -> ((..., dim), (N, n_experts))."""
+
+    def __init__(self, dim: int, hidden_dim: int, n_experts: int, top_k: int):
+        super().__init__()
+        assert 1 <= top_k <= n_experts, "top_k must be between 1 and n_experts"
+        self.n_experts = n_experts
+        self.top_k = top_k
+        self.gate = nn.Linear(dim, n_experts, bias=False)  # the router
+        self.experts = nn.ModuleList(SwiGLU(dim, hidden_dim) for _ in range(n_experts))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (..., dim). Returns (y, router_logits).
+
+        y: shaped like x. router_logits: (N, n_experts), the gate's scores for the N tokens of x
+        flattened in order (as Mixtral returns them, ready for the load-balancing loss).
+        """
+        shape = x.shape
+        x = x.reshape(-1, shape[-1])  # (N, C)
+        router_logits = self.gate(x)  # (N, E)
+        # TODO: softmax over the experts, take the top_k probabilities and their expert ids,
+        #       renormalise the k weights to sum to 1 (then cast them to x.dtype).
+        raise NotImplementedError
+        y = torch.zeros_like(x)  # (N, C)
+        # TODO: dispatch by expert: for each expert e, find the (token, slot) pairs where
+        #       chosen == e, run the expert once on those tokens, scale each output by its
+        #       weight, and add it into y at those tokens' rows (index_add_).
+        raise NotImplementedError
+        return y.reshape(shape), router_logits

@@ -1,0 +1,105 @@
+"""Checks for moe: a top-k routed mixture of SwiGLU experts (Mixtral's routing)."""
+
+import torch
+import torch.nn as nn
+
+import retreat
+from retreat.testing import assert_close, assert_equal
+
+ex = retreat.load_exercise("moe")
+SwiGLU = retreat.load_exercise("rmsnorm-swiglu").SwiGLU
+
+DIM, HIDDEN = 16, 24
+
+
+def dense_reference(moe, x):
+    """Every expert on every token, weighted by the renormalised top-k probabilities (0 elsewhere)."""
+    flat = x.reshape(-1, x.shape[-1])
+    probs = torch.softmax(flat @ moe.gate.weight.T, dim=-1)  # (N, E)
+    top = probs.topk(moe.top_k, dim=-1).indices
+    keep = torch.zeros_like(probs).scatter(1, top, 1.0)
+    w = probs * keep
+    w = w / w.sum(dim=-1, keepdim=True)
+    y = sum(w[:, e : e + 1] * expert(flat) for e, expert in enumerate(moe.experts))
+    return y.reshape(x.shape)
+
+
+def test_layout_matches_mixtral():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=4, top_k=2)
+    assert isinstance(moe.gate, nn.Linear) and moe.gate.bias is None, "gate is an nn.Linear without bias"
+    assert_equal(tuple(moe.gate.weight.shape), (4, DIM), "gate maps dim -> n_experts")
+    assert isinstance(moe.experts, nn.ModuleList), "experts is an nn.ModuleList"
+    assert_equal(len(moe.experts), 4, "there are n_experts experts")
+    assert all(isinstance(e, SwiGLU) for e in moe.experts), "each expert is your SwiGLU from rmsnorm-swiglu"
+
+
+def test_sparse_dispatch_equals_dense_loop():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=8, top_k=2)
+    x = torch.randn(3, 7, DIM)
+    y, _ = moe(x)
+    assert_equal(tuple(y.shape), (3, 7, DIM), "the output has the input's shape")
+    assert_close(y, dense_reference(moe, x), "dispatching tokens to their experts equals running every "
+                 "expert on every token with the renormalised top-k weights (0 elsewhere)", atol=1e-5, rtol=1e-4)
+
+
+def test_top_3_of_5_equals_dense_loop():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=5, top_k=3)
+    x = torch.randn(40, DIM)
+    assert_close(moe(x)[0], dense_reference(moe, x), "top-3 of 5 experts equals the dense loop",
+                 atol=1e-5, rtol=1e-4)
+
+
+def test_one_expert_is_a_swiglu():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=1, top_k=1)
+    x = torch.randn(2, 5, DIM)
+    assert_close(moe(x)[0], moe.experts[0](x), "with one expert and top_k = 1 the layer is that SwiGLU",
+                 atol=1e-6, rtol=1e-5)
+
+
+def test_all_experts_chosen_is_a_softmax_mixture():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=4, top_k=4)
+    x = torch.randn(10, DIM)
+    probs = torch.softmax(moe.gate(x), dim=-1)
+    expected = sum(probs[:, e : e + 1] * expert(x) for e, expert in enumerate(moe.experts))
+    assert_close(moe(x)[0], expected, "with top_k = n_experts the output is the softmax-weighted sum "
+                 "of all experts", atol=1e-5, rtol=1e-4)
+
+
+def test_identical_experts_give_that_expert():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=6, top_k=2)
+    for expert in moe.experts[1:]:
+        expert.load_state_dict(moe.experts[0].state_dict())
+    x = torch.randn(12, DIM)
+    assert_close(moe(x)[0], moe.experts[0](x), "when all experts are the same, the output is that "
+                 "expert's: the top-k weights must be renormalised to sum to 1", atol=1e-5, rtol=1e-4)
+
+
+def test_router_logits_are_the_gate_scores():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=4, top_k=2)
+    x = torch.randn(2, 3, DIM)
+    _, logits = moe(x)
+    assert_close(logits, x.reshape(6, DIM) @ moe.gate.weight.T, "router_logits are gate(x) for the "
+                 "flattened tokens, shape (B*T, n_experts)")
+
+
+def test_tokens_are_routed_independently():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=4, top_k=2)
+    x = torch.randn(16, DIM)
+    perm = torch.randperm(16)
+    assert_close(moe(x[perm])[0], moe(x)[0][perm], "shuffling the tokens shuffles the outputs the same way",
+                 atol=1e-6, rtol=1e-5)
+
+
+def test_router_learns_and_unpicked_experts_get_no_gradient():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=4, top_k=2)
+    with torch.no_grad():
+        moe.gate.weight.copy_(torch.tensor([1.0, 0.5, -1.0, -1.0])[:, None].expand(4, DIM))
+    x = torch.rand(20, DIM) + 0.1  # positive inputs: experts 0 and 1 always win
+    y, _ = moe(x)
+    y.pow(2).sum().backward()
+    g = moe.gate.weight.grad
+    assert g is not None and g.abs().sum() > 0, "the router (gate) receives a gradient through the weights"
+    for e in (2, 3):
+        grad = moe.experts[e].up_proj.weight.grad
+        assert grad is None or grad.abs().sum() == 0, f"expert {e}, picked by no token, gets no gradient"
+    assert moe.experts[0].up_proj.weight.grad.abs().sum() > 0, "a picked expert gets a gradient"
