@@ -137,10 +137,8 @@ class Site:
 
     # -- Mermaid ---------------------------------------------------------------------------------
     def mermaid(self, items: Iterable[Item]) -> str:
-        """A flowchart of the items and their prerequisites, one column per day of the plan.
-
-        Prerequisites from other stages come first, in a dashed box; invisible links keep the
-        day columns in order even where no prerequisite connects them."""
+        """A flowchart of a stage's items and their prerequisites, left to right; prerequisites
+        from other stages are dashed boxes."""
         items = list(items)
         inside = {i.id for i in items}
         ids: dict[str, str] = {}
@@ -149,46 +147,54 @@ class Site:
             return ids.setdefault(item_id, f"n{len(ids)}")
 
         lines = [_MM_INIT, "flowchart LR"]
-        outside = []
         for item in items:
             for req in item.requires:
-                if req not in inside and req not in outside:
-                    outside.append(req)
-        columns: list[list[str]] = []
-        if outside:
-            lines.append('  subgraph earlier["from earlier stages"]')
-            for req in outside:
-                other = self.roadmap.get(req)
-                lines.append(f'    {node(req)}("{_mm(_short(other.title))}<br/><small>'
-                             f'{_mm(self.stage_by_item[req].title)}</small>"):::outside')
-            lines.append("  end")
-            columns.append([node(r) for r in outside])
-        number = {i.id: n for n, i in enumerate(items, 1)}
-        days: dict[int | None, list[Item]] = {}
-        for item in items:
-            days.setdefault(item.day, []).append(item)
-        for day in sorted(days, key=lambda d: (d is None, d or 0)):
-            label = f"day {day}" if day else "any time"
-            lines.append(f'  subgraph d{day or "x"}["{label}"]')
-            for item in days[day]:
-                text = f'"{number[item.id]}. {_mm(_short(item.title))}<br/><small>{minutes_text(item.minutes)}</small>"'
-                shape = f"[{text}]" if isinstance(item, Exercise) else f"({text})"
-                lines.append(f"    {node(item.id)}{shape}:::{self._mm_class(item)}")
-            lines.append("  end")
-            columns.append([node(i.id) for i in days[day]])
-        for a, b in zip(columns, columns[1:]):
-            lines.append(f"  {a[0]} ~~~ {b[0]}")
+                if req not in inside and req not in ids:
+                    other = self.roadmap.get(req)
+                    lines.append(f'  {node(req)}("{_mm(_short(other.title))}<br/><small>'
+                                 f'{_mm(self.stage_by_item[req].title)}</small>"):::outside')
+        for n, item in enumerate(items, 1):
+            when = f"day {item.day} · " if item.day else ""
+            text = f'"{n}. {_mm(_short(item.title))}<br/><small>{when}{minutes_text(item.minutes)}</small>"'
+            shape = f"[{text}]" if isinstance(item, Exercise) else f"({text})"
+            lines.append(f"  {node(item.id)}{shape}:::{self._mm_class(item)}")
         for item in items:
             for req in item.requires:
                 arrow = "-.->" if self.roadmap.get(req).optional or item.optional else "-->"
                 lines.append(f"  {node(req)} {arrow} {node(item.id)}")
-        lines += [
-            "  classDef done fill:#c8e6c9,stroke:#2e7d32,color:#1b3d1e",
-            "  classDef open fill:#dbe8ff,stroke:#3f51b5,color:#1a237e",
-            "  classDef locked fill:#eceff1,stroke:#90a4ae,color:#455a64",
-            "  classDef outside fill:#fff8e1,stroke:#bfa04a,color:#5d4b12,stroke-dasharray:4 3",
-        ]
-        return "```mermaid\n" + "\n".join(lines) + "\n```"
+        return "```mermaid\n" + "\n".join(lines + _MM_CLASSES) + "\n```"
+
+    def exercise_ancestors(self, item: Item) -> list[str]:
+        """The exercises an item needs, looking through readings (which rarely need anything)."""
+        out: list[str] = []
+        todo, seen = list(item.requires), set()
+        while todo:
+            req = todo.pop(0)
+            if req in seen:
+                continue
+            seen.add(req)
+            other = self.roadmap.get(req)
+            if isinstance(other, Exercise):
+                out.append(req)
+            else:
+                todo.extend(other.requires)
+        return out
+
+    def exercise_graph(self) -> str:
+        """Every exercise and the exercises it builds on, left to right; the readings an
+        exercise needs are counted in its box (each stage's page draws them)."""
+        lines = [_MM_INIT, "flowchart LR"]
+        ids = {e.id: f"e{n}" for n, e in enumerate(self.roadmap.exercises)}
+        for ex in self.roadmap.exercises:
+            reads = sum(1 for r in ex.requires if not isinstance(self.roadmap.get(r), Exercise))
+            extra = f" · {reads} reading{'s' * (reads != 1)}" if reads else ""
+            when = f"day {ex.day} · " if ex.day else ""
+            lines.append(f'  {ids[ex.id]}["{_mm(_short(ex.title, 38))}<br/><small>{when}'
+                         f'{minutes_text(ex.minutes)}{extra}</small>"]:::{self._mm_class(ex)}')
+        for ex in self.roadmap.exercises:
+            for req in self.exercise_ancestors(ex):
+                lines.append(f"  {ids[req]} --> {ids[ex.id]}")
+        return "```mermaid\n" + "\n".join(lines + _MM_CLASSES) + "\n```"
 
     def _mm_class(self, item: Item) -> str:
         view = self.views[item.id]
@@ -223,43 +229,20 @@ class Site:
             out.append(f"| [{cell(stage.title)}]({rel(src, stage_page(stage))}) — {cell(stage.summary)} "
                        f"| {len(stage.items)} | {minutes_text(sum(i.minutes for i in counted))} "
                        f"| {sum(i.points for i in counted)} | {span} |")
-        out += ["", "## How the stages connect", "", self._stage_graph(), ""]
-        out += ["## Prerequisites", "",
-                "Each arrow points from an item to one that needs it. An item unlocks once every item "
-                "it needs is passed, done or skipped.", ""]
-        out.append(_legend())
-        for stage in rm.stages:
-            out += ["", f"### {stage.title}", "", f"{stage.summary} "
-                    f"[Stage overview]({rel(src, stage_page(stage))}).", ""]
-            if stage.items:
-                out += [self.mermaid(stage.items), ""]
-                out += self._items_table(src, stage.items)
-            else:
-                out.append("*No items in this stage yet.*")
-        out += ["", f"## Suggested {rm.course.days}-day plan {{ #plan }}", ""]
+        out += ["", "## What builds on what", "",
+                "The exercises, stage by stage; an arrow points from an exercise to one that builds "
+                "on it. An item unlocks once everything it needs is passed, done or skipped; each "
+                "stage's page has the full graph, readings included.", "",
+                self.exercise_graph(), "", _legend(), ""]
+        out += [f"## Suggested {rm.course.days}-day plan {{ #plan }}", ""]
         out += self._plan(src)
+        out += ["", "## Every item", ""]
+        for stage in rm.stages:
+            out += [f"### {stage.title}", "", f"{stage.summary} [Stage overview and graph]"
+                    f"({rel(src, stage_page(stage))}).", ""]
+            out += self._items_table(src, stage.items) if stage.items else ["*No items in this stage yet.*"]
+            out.append("")
         return "\n".join(out) + "\n"
-
-    def _stage_graph(self) -> str:
-        lines = [_MM_INIT, "flowchart LR"]
-        edges = set()
-        for n, stage in enumerate(self.roadmap.stages):
-            mins = sum(i.minutes for i in stage.items if not i.optional)
-            lines.append(f'  s{n}["{_mm(stage.title)}<br/><small>{len(stage.items)} items · '
-                         f'{minutes_text(mins)}</small>"]')
-        index = {s.id: n for n, s in enumerate(self.roadmap.stages)}
-        for stage in self.roadmap.stages:
-            for item in stage.items:
-                for req in item.requires:
-                    a, b = index[self.stage_by_item[req].id], index[stage.id]
-                    if a != b:
-                        edges.add((a, b))
-        lines += [f"  s{a} --> s{b}" for a, b in sorted(edges)]
-        # stages that no prerequisite connects still come in roadmap order (dotted)
-        reached = {b for _, b in edges}
-        lines += [f"  s{n} -.-> s{n + 1}" for n in range(len(self.roadmap.stages) - 1)
-                  if n + 1 not in reached]
-        return "```mermaid\n" + "\n".join(lines) + "\n```"
 
     def _items_table(self, src: str, items: Iterable[Item]) -> list[str]:
         out = ["| Item | Time | Day | Points | Needs |", "| --- | ---: | ---: | ---: | --- |"]
@@ -376,9 +359,10 @@ class Site:
                     for c in source.checks]
             out.append("")
         if ex.forbid:
+            calls = ", ".join(f"`{f}`" for f in ex.forbid)
             out += ['!!! warning "Not allowed in your file"', "",
-                    "    The point is to write these yourself, so the grader rejects a file that calls:", ""]
-            out += [f"    - `{f}`" for f in ex.forbid] + [""]
+                    f"    The point is to write these yourself, so the grader rejects a file that calls {calls}.",
+                    ""]
         if ex.hints:
             out += ["## Hints", "",
                     "Try first; open one hint at a time (`retreat hint` shows them in the terminal too).", ""]
@@ -483,7 +467,7 @@ def _legend() -> str:
             '<span class="rt-key rt-key-open"></span> unlocked '
             '<span class="rt-key rt-key-locked"></span> locked '
             '<span class="rt-key rt-key-outside"></span> in another stage · '
-            'rectangles are exercises, rounded boxes readings</div>')
+            'rounded boxes are readings</div>')
 
 
 def _mm(text: str) -> str:
@@ -494,6 +478,12 @@ def _mm(text: str) -> str:
 
 # natural size (the page scrolls sideways) instead of shrinking a wide graph to illegible text
 _MM_INIT = '%%{init: {"flowchart": {"useMaxWidth": false}}}%%'
+_MM_CLASSES = [
+    "  classDef done fill:#c8e6c9,stroke:#2e7d32,color:#1b3d1e",
+    "  classDef open fill:#dbe8ff,stroke:#3f51b5,color:#1a237e",
+    "  classDef locked fill:#eceff1,stroke:#90a4ae,color:#455a64",
+    "  classDef outside fill:#fff8e1,stroke:#bfa04a,color:#5d4b12,stroke-dasharray:4 3",
+]
 
 
 def _md_text(text: str) -> str:

@@ -127,7 +127,7 @@ def _nice_step(raw: float) -> int:
 
 
 def _when(moment: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment)) if moment else "—"
+    return time.strftime("%b %d, %H:%M", time.localtime(moment)) if moment else "—"
 
 
 def _seconds(s: float) -> str:
@@ -185,17 +185,27 @@ def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> 
         out.append(f"| [{cell(s.stage.title)}]({rel(src, stage_page(s.stage))}) | {s.complete} / {s.total} "
                    f"| {s.points} / {s.max_points} | <span class='rt-bar'><span style='width:{share:.0f}%'>"
                    f"</span></span> |")
-    out += ["", "## Items", "",
-            "| Item | Status | Attempts | Best run | In checks | Hints | When |",
-            "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
-    for view in site.views.values():
+    started = [v for v in site.views.values() if v.state.status or v.state.attempts]
+    out += ["", "## Your items", ""]
+    if not started:
+        out += ["Items you finish, skip or try show up here, with their attempts.", ""]
+    else:
+        out += ["| Item | Status | Attempts | Best run | In checks | Hints | When |",
+                "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    for view in started:
         st = view.state
-        status = st.status or ("locked" if view.locked else "open")
+        status = st.status or "in progress"
         best = f"{st.best_passed} / {st.best_total}" if st.attempts else "—"
         spent = _seconds(st.time_spent) if st.attempts else "—"
         hints = str(st.hints_shown) if isinstance(view.item, Exercise) else "—"
         out.append(f"| {site.link(src, view.item.id)} | {status_icon(view)} {status} | {st.attempts or '—'} "
                    f"| {best} | {spent} | {hints} | {_when(st.status_at if st.status else st.last_attempt)} |")
+    upcoming = [v for v in site.views.values() if not v.complete and not v.locked][:5]
+    if upcoming:
+        out += ["", "## Unlocked now", "",
+                "What you can start next, in roadmap order (the [roadmap](roadmap.md) has the rest):", ""]
+        out += [f"- {status_icon(v)} {site.link(src, v.item.id)} — {minutes_text(v.item.minutes)}"
+                + (f", day {v.item.day}" if v.item.day else "") for v in upcoming]
     if ls.attempts:
         out += ["", "## Recent attempts", "", "| When | Item | Result | Checks | Took |",
                 "| --- | --- | --- | ---: | ---: |"]

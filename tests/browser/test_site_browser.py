@@ -1,0 +1,271 @@
+"""The built notes site in a real browser: headless Chromium (Debian's `chromium` and
+`chromium-driver`) opens the course's site, served on 127.0.0.1 only, with a learner's progress
+recorded in a temporary state folder. It checks the roadmap, an exercise page, a notes page with
+math, the search and the progress page, that nothing is fetched from anywhere but the local
+server, and saves screenshots to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retreat.course import Course
+from retreat.progress import Progress
+from retreat.roadmap import Exercise, Reading
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SHOTS = Path(os.environ.get("RETREAT_ARTIFACTS", REPO / "test-artifacts")) / "screenshots"
+
+if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
+    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+DAY = 86400.0
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    requests: list[tuple[str, int]]
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.server.requests.append((self.path, int(code) if str(code).isdigit() else 0))
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@contextlib.contextmanager
+def serve(site: Path) -> Iterator[tuple[str, _Server]]:
+    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(site)))
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def record_progress(course: Course) -> tuple[Exercise, list[Reading]]:
+    """A learner two days in: the first exercise passed on the second try, readings done."""
+    rm = course.roadmap
+    exercises = [i for i in rm.items if isinstance(i, Exercise)]
+    readings = [i for i in rm.items if isinstance(i, Reading)]
+    assert exercises, "the course has an exercise"
+    first = exercises[0]
+    start = time.time() - 2 * DAY
+    p = Progress(course.state_dir)
+    for n, reading in enumerate(readings[:3]):
+        p.set_status(reading.id, "done", at=start + n * 3600)
+    p.record_attempt(first.id, started=start + 4 * 3600, duration=1.4, passed=3, total=5, ok=False,
+                     file_hash="a", outcome="2 checks failed")
+    p.record_attempt(first.id, started=start + DAY + 600, duration=1.2, passed=5, total=5, ok=True,
+                     file_hash="b", outcome="passed")
+    if len(exercises) > 1:
+        p.record_attempt(exercises[1].id, started=time.time() - 3600, duration=0.9, passed=1, total=4,
+                         ok=False, file_hash="c", outcome="3 checks failed")
+        p.next_hint(exercises[1].id, len(exercises[1].hints))
+    p.close()
+    return first, readings[:3]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The course's own site, built once with a learner's progress, and served on 127.0.0.1."""
+    from retreat.site.commands import build_site
+
+    tmp = tmp_path_factory.mktemp("browser")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETREAT_HOME", str(tmp / "state"))
+        mp.delenv("RETREAT_COURSE", raising=False)
+        course = Course(REPO)
+        first, readings = record_progress(course)
+        # strictness (dead links, anchors) is the CI docs build's job; here we look at the pages
+        site = build_site(course, strict=False, site_dir=tmp / "site")
+    with serve(site) as (base, server):
+        yield {"course": course, "base": base, "server": server, "exercise": first,
+               "readings": readings, "tmp": tmp}
+
+
+@pytest.fixture(scope="module")
+def browser(built: dict) -> Iterator[webdriver.Chrome]:
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,900", "--force-device-scale-factor=1",
+                # nothing but the local server resolves: a CDN request would fail, and show below
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                f"--user-data-dir={built['tmp'] / 'chromium-profile'}"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open(driver: webdriver.Chrome, built: dict, path: str) -> None:
+    driver.get(built["base"] + path)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _wait(driver: webdriver.Chrome, script: str, what: str, timeout: float = 30) -> None:
+    try:
+        WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+    except Exception:  # noqa: BLE001 - report what was awaited, not a bare TimeoutException
+        pytest.fail(f"timed out waiting for {what}")
+
+
+def _shot(driver: webdriver.Chrome, name: str, *, full: bool = True) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    if full:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1280, max(900, min(int(height) + 40, 7000)))
+        time.sleep(0.3)
+    path = SHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1280, 900)
+    assert path.stat().st_size > 10_000, f"{path} is a real screenshot"
+    return path
+
+
+def _assert_local(driver: webdriver.Chrome, built: dict) -> None:
+    """Every request the pages made so far went to the local server, and none was a 404."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    outside = sorted({u for u in urls if u.startswith(("http:", "https:", "ws:", "wss:"))
+                      and not u.startswith(built["base"])})
+    assert not outside, f"pages fetched from outside the site: {outside}"
+    missing = sorted({p for p, code in built["server"].requests if code == 404})
+    assert not missing, f"requests for files the site does not have: {missing}"
+
+
+def _page_of(course: Course, item_id: str) -> str:
+    return f"{course.roadmap.stage_of(item_id).id}/{item_id}/"
+
+
+# Material draws each graph into a closed shadow root of a div.mermaid: measure the div instead
+MERMAID_DRAWN = """
+const boxes = [...document.querySelectorAll('div.mermaid')];
+return boxes.length > 0 && boxes.every(b => b.getBoundingClientRect().height > 60);
+"""
+
+
+def test_roadmap_page(browser: webdriver.Chrome, built: dict) -> None:
+    course = built["course"]
+    _open(browser, built, "roadmap/")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Roadmap")
+    _wait(browser, MERMAID_DRAWN, "the Mermaid prerequisite graphs to render (vendored mermaid)")
+    hrefs = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "article a")}
+    for item in course.roadmap.items:
+        assert built["base"] + _page_of(course, item.id) in hrefs, f"the roadmap links {item.id}"
+    tabs = [t.text for t in browser.find_elements(By.CSS_SELECTOR, ".md-tabs__link")]
+    for stage in course.roadmap.stages:
+        assert stage.title in tabs, f"a navigation tab for stage {stage.title!r}"
+    _shot(browser, "roadmap")
+    _assert_local(browser, built)
+
+
+def test_exercise_page(browser: webdriver.Chrome, built: dict) -> None:
+    course, ex = built["course"], built["exercise"]
+    _open(browser, built, _page_of(course, ex.id))
+    assert browser.find_element(By.TAG_NAME, "h1").text == ex.title
+    hints = browser.find_elements(By.CSS_SELECTOR, "details.tip")
+    assert len(hints) == len(ex.hints), "one collapsed block per hint"
+    assert all(h.get_attribute("open") is None for h in hints), "hints start collapsed"
+    text = browser.find_element(By.TAG_NAME, "article").text
+    assert ex.exercise in text and f"retreat check {ex.id}" in text
+    if ex.notes and (course.root / "docs" / ex.notes).is_file():
+        notes = browser.find_elements(By.CSS_SELECTOR, f"a[href$='{ex.notes[:-3]}/']")
+        assert notes, "the exercise links to its notes page"
+    _shot(browser, "exercise")
+    hints[0].find_element(By.TAG_NAME, "summary").click()
+    assert hints[0].get_attribute("open") is not None, "a hint opens on click"
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".md-code__button, .md-clipboard")) >= 1, "code blocks have copy buttons"
+    _assert_local(browser, built)
+
+
+def test_notes_page_renders_math(browser: webdriver.Chrome, built: dict) -> None:
+    course, ex = built["course"], built["exercise"]
+    if not (ex.notes and (course.root / "docs" / ex.notes).is_file()):
+        pytest.skip(f"{ex.id} has no notes page yet")
+    _open(browser, built, ex.notes[:-3] + "/")
+    if browser.find_elements(By.CSS_SELECTOR, ".arithmatex"):
+        _wait(browser, "return document.querySelectorAll('mjx-container').length > 0",
+              "MathJax (vendored) to typeset the equations")
+        errors = browser.find_elements(By.CSS_SELECTOR, "mjx-merror")
+        assert not errors, f"TeX errors on {ex.notes}: {[e.get_attribute('data-mjx-error') for e in errors]}"
+    _shot(browser, "notes")
+    _assert_local(browser, built)
+
+
+def test_search_finds_an_exercise(browser: webdriver.Chrome, built: dict) -> None:
+    ex = built["exercise"]
+    word = max(ex.title.replace(",", " ").split(), key=len)
+    _open(browser, built, "")
+    box = browser.find_element(By.CSS_SELECTOR, "input.md-search__input")
+    box.click()
+    box.send_keys(word)
+    _wait(browser, "return document.querySelectorAll('.md-search-result__item').length > 0",
+          f"search results for {word!r} (the local search index)")
+    titles = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".md-search-result__item"))
+    assert word.lower() in titles.lower()
+    _shot(browser, "search", full=False)
+    box.send_keys(Keys.ESCAPE)
+    _assert_local(browser, built)
+
+
+def test_progress_page(browser: webdriver.Chrome, built: dict) -> None:
+    ex = built["exercise"]
+    _open(browser, built, "progress/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Your progress"
+    text = browser.find_element(By.TAG_NAME, "article").text
+    assert "Nothing recorded yet" not in text
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "article table tr") if ex.title in r.text)
+    assert "passed" in row.text and " 2 " in f" {row.text} ", "the passed exercise, with its two attempts"
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.rt-chart-svg polyline.rt-actual"), \
+        "the chart draws the learner's points against the plan"
+    _shot(browser, "progress")
+    _assert_local(browser, built)
+
+
+def test_dark_mode(browser: webdriver.Chrome, built: dict) -> None:
+    course, ex = built["course"], built["exercise"]
+    _open(browser, built, _page_of(course, ex.id))
+    for _ in range(3):  # the palette toggle cycles: automatic, light, dark
+        if browser.execute_script("return document.body.getAttribute('data-md-color-scheme')") == "slate":
+            break
+        toggles = [t for t in browser.find_elements(By.CSS_SELECTOR, "form[data-md-component=palette] label")
+                   if t.is_displayed()]
+        toggles[0].click()
+        time.sleep(0.2)
+    assert browser.execute_script("return document.body.getAttribute('data-md-color-scheme')") == "slate"
+    _shot(browser, "exercise-dark", full=False)
+    _assert_local(browser, built)
