@@ -5,7 +5,8 @@
   the nav says `retreat:stages`.
 - on_files: add the generated pages as virtual files (nothing is written into docs/):
   roadmap.md, progress.md, cli.md, <stage id>/index.md and <stage id>/<item id>.md.
-- on_serve: watch the files the roadmap includes, so `retreat docs serve` follows the course.
+- on_serve: watch the files the roadmap includes and the learner's progress, so
+  `retreat docs serve` follows the course and the learner.
 - on_page_markdown: replace `<!-- retreat:NAME -->` markers in hand-written pages (an unknown
   marker fails the build) and put a "practise it" box under the title of each item's notes page.
 """
@@ -21,7 +22,7 @@ from mkdocs.structure.files import File, Files
 
 from retreat.course import Course
 from retreat.errors import RetreatError
-from retreat.site import pages
+from retreat.site import live, pages
 from retreat.site.pages import Site, cell, minutes_text, rel, stage_page
 from retreat.site.progress_page import progress_page, read_state
 
@@ -32,6 +33,7 @@ MARKER = re.compile(r"<!--\s*retreat:([\w-]+)\s*-->")
 
 _site: Site | None = None
 _learner = None
+_state_dir: Path | None = None
 
 
 def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
@@ -40,14 +42,16 @@ def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
 
 
 def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
-    global _site, _learner
+    global _site, _learner, _state_dir
     root = course_root(config)
     course = Course(root)
     try:
         roadmap = course.roadmap
     except RetreatError as exc:
         raise PluginError(f"retreat: {exc}") from None
-    _learner = read_state(course.state_dir)
+    _state_dir = course.state_dir
+    live.mark_read(_state_dir)
+    _learner = read_state(_state_dir)
     _site = Site(roadmap, root, Path(config.docs_dir), _learner.states)
     if config.nav is not None:
         config.nav = _splice_nav(config.nav, _site.nav())
@@ -84,8 +88,9 @@ def on_files(files: Files, config):  # noqa: ANN001, ANN201
 
 
 def on_serve(server, config, builder):  # noqa: ANN001, ANN201
-    """Also watch the stage files roadmap.yaml includes, and the solutions and tests the item
-    pages are drawn from (not exercises/: the learner's own edits do not change the site)."""
+    """Also watch the stage files roadmap.yaml includes, the solutions and tests the item pages
+    are drawn from (not exercises/: the learner's own edits do not change the site), and the
+    learner's progress, so the progress page follows `retreat check` while the server runs."""
     site = _require_site()
     folders = {(site.root / f).parent for f in site.roadmap.files}
     for ex in site.roadmap.exercises:
@@ -93,6 +98,7 @@ def on_serve(server, config, builder):  # noqa: ANN001, ANN201
     for folder in sorted(folders):
         if folder.is_dir():
             server.watch(str(folder), recursive=False)
+    live.watch_state(server, _state_dir)
     return server
 
 

@@ -149,8 +149,8 @@ def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> 
     if ls.source is None:
         out += ['!!! info "Nothing recorded yet"', "",
                 "    This page is built from your own progress, and none is recorded yet. Start with "
-                "`retreat next`, grade an exercise with `retreat check`, then rebuild the site "
-                "(`retreat docs build`, or keep `retreat docs serve` running and reload).", ""]
+                "`retreat next` and grade an exercise with `retreat check`: while `retreat docs serve` "
+                "runs, this page follows by itself (otherwise rebuild with `retreat docs build`).", ""]
     out += ['<div class="rt-cards" markdown>',
             f'<div class="rt-card"><b>{len(complete)} / {len(counted)}</b><span>items complete '
             f"({pct:.0f}%)</span></div>",
@@ -218,5 +218,6 @@ def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> 
                        f"| {_seconds(a.duration)} |")
     out += ["", f"<small>Built {_when(now)} from your progress"
             + (f" in `{cell(str(ls.source))}`" if ls.source else "")
-            + ". Rebuild to refresh: `retreat docs build`, or reload while `retreat docs serve` runs.</small>", ""]
+            + ". While `retreat docs serve` runs it follows your progress by itself; "
+            "otherwise rebuild with `retreat docs build`.</small>", ""]
     return "\n".join(out) + "\n"

@@ -1,4 +1,5 @@
-"""`retreat docs serve`'s core: the live site follows edits to roadmap.yaml."""
+"""`retreat docs serve`'s core: the live site follows edits to roadmap.yaml and the learner's
+progress."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from site_helpers import make_site_course
 
 from retreat.course import Course
 from retreat.errors import RetreatError
+from retreat.progress import Progress
 from retreat.site.commands import serve_site
 
 SERVE = """
@@ -52,7 +54,7 @@ def _until(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def test_serve_follows_roadmap_edits(tmp_path: Path) -> None:
+def test_serve_follows_roadmap_edits_and_progress(tmp_path: Path) -> None:
     root = make_site_course(tmp_path / "course")
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
@@ -67,6 +69,13 @@ def test_serve_follows_roadmap_edits(tmp_path: Path) -> None:
                                                        "title: The inner product"))
         _until(lambda: "The inner product" in (_get(base + "basics/dot-product/") or ""), 60,
                "the page to show the new title after roadmap.yaml changed")
+        assert "Nothing recorded yet" in (_get(base + "progress/") or "")
+        progress = Progress(Course(root).state_dir)
+        progress.record_attempt("dot-product", started=time.time(), duration=1.0, passed=3, total=3,
+                                ok=True, file_hash=None, outcome="passed")
+        progress.close()
+        _until(lambda: "Nothing recorded yet" not in (_get(base + "progress/") or "Nothing recorded yet"),
+               60, "the progress page to follow a passed check while the server runs")
         assert proc.poll() is None, "the server keeps running"
     finally:
         if proc.poll() is None:
