@@ -39,9 +39,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from retreat.cli import dev, docs, learner
+    from retreat.cli import dev, docs, learner, watch
 
-    for cmd in (*learner.COMMANDS, dev.dev, docs.docs):
+    for cmd in (*learner.COMMANDS, watch.watch_cmd, dev.dev, docs.docs):
         main.add_command(cmd)
 
 

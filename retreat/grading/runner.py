@@ -17,12 +17,13 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retreat.course import ENV_COURSE, ENV_HOME, ENV_OVERRIDES, ENV_TARGET, Course
 from retreat.grading.plugin import ENV_REPORT, ENV_RUN_ID
 from retreat.grading.verdict import Verdict, read_verdict
+from retreat.grading.worker import Worker, WorkerDied
 from retreat.roadmap import Exercise
 
 _TAIL_BYTES = 16_384
@@ -54,7 +55,7 @@ def pytest_args(course: Course, ex: Exercise) -> list[str]:
         "-o", "addopts=",
         "--import-mode=importlib",
         "--rootdir", str(course.root),
-        "-q", "--no-header", "-rN", "--tb=short",
+        "-q", "--no-header", "-rN", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
 
 
@@ -69,6 +70,7 @@ def child_env(course: Course, job: Job, report: Path, run_id: str) -> dict[str, 
     env[ENV_RUN_ID] = run_id
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ beside the learner's files
     env["PYTHONHASHSEED"] = "0"
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin; scanning entry points costs time
     return env
 
 
@@ -94,8 +96,33 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def run_job(course: Course, job: Job) -> Verdict:
-    """Run the tests in a child process; return the verdict. Never raises for the learner's code."""
+def _run_subprocess(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float) -> tuple[int | None, bool, str]:
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    tail = _Tail(proc.stdout)
+    tail.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    except BaseException:
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
+    finally:
+        # Whatever the child started goes too, finished or not.
+        _kill_group(proc.pid)
+    returncode = proc.wait()
+    tail.join(timeout=2)
+    return (None if timed_out else returncode), timed_out, tail.text()
+
+
+def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
+    """Run the tests in a child (a fresh interpreter, or a fork of a warm worker) and read the verdict.
+
+    Never raises for anything the learner's code does.
+    """
     ex = job.exercise
     timeout = job.timeout or ex.timeout
     run_id = uuid.uuid4().hex
@@ -104,27 +131,19 @@ def run_job(course: Course, job: Job) -> Verdict:
     digest = file_hash(graded)
     with tempfile.TemporaryDirectory(prefix="retreat-run-") as tmp:
         report = Path(tmp) / "report.jsonl"
-        cmd = [sys.executable, "-m", "pytest", *pytest_args(course, ex)]
+        env = child_env(course, job, report, run_id)
+        args = pytest_args(course, ex)
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=course.root, env=child_env(course, job, report, run_id),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        tail = _Tail(proc.stdout)
-        tail.start()
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        except BaseException:
-            _kill_group(proc.pid)
-            proc.wait()
-            raise
-        finally:
-            # Whatever the child started goes too, finished or not.
-            _kill_group(proc.pid)
-        returncode = proc.wait()
-        tail.join(timeout=2)
+        if worker is None:
+            returncode, timed_out, tail = _run_subprocess([sys.executable, "-m", "pytest", *args], env,
+                                                          course.root, timeout)
+        else:
+            try:
+                returncode, timed_out, tail = worker.run(args, env, course.root, timeout)
+            except WorkerDied:
+                duration = time.monotonic() - started
+                verdict = read_verdict(ex.id, report, run_id, -signal.SIGKILL, False, timeout, duration, "", digest)
+                return replace(verdict, ok=False, problem_kind="crashed",
+                               problem="the check killed the process that runs it (the worker was replaced)")
         duration = time.monotonic() - started
-        return read_verdict(ex.id, report, run_id, None if timed_out else returncode, timed_out, timeout,
-                            duration, tail.text(), digest)
+        return read_verdict(ex.id, report, run_id, returncode, timed_out, timeout, duration, tail, digest)

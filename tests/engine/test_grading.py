@@ -55,7 +55,7 @@ def test_hanging_import_is_a_timeout_and_the_group_is_killed(course_dir: Path, t
     v = _grade(course_dir, "spin")
     elapsed = time.monotonic() - started
     assert not v.ok and v.problem_kind == "timeout", v
-    assert elapsed < 6 + 5, f"the timeout took {elapsed:.1f} s"
+    assert elapsed < 8 + 5, f"the timeout took {elapsed:.1f} s"
     grandchild = int(marker.read_text())
     deadline = time.monotonic() + 5
     while _alive(grandchild) and time.monotonic() < deadline:
@@ -108,7 +108,7 @@ def test_cli_check_hang_and_crash_keep_the_database_intact(course_dir: Path, her
     assert run_cli(course_dir, "check", "add").returncode == 0
     _write(course_dir, "03_spin.py", "while True:\n    pass\n")
     r = run_cli(course_dir, "check", "spin")
-    assert r.returncode == 1 and "did not finish within 6 s" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 1 and "did not finish within 8 s" in r.stdout, r.stdout + r.stderr
     _write(course_dir, "04_boom.py", "import ctypes\nctypes.string_at(0)\n")
     r = run_cli(course_dir, "check", "boom")
     assert r.returncode == 1 and "crashed (SIGSEGV)" in r.stdout, r.stdout + r.stderr

@@ -1,0 +1,69 @@
+"""`retreat watch` driven by real file edits, in a real process."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+class Watch:
+    def __init__(self, root: Path, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "retreat.cli", "watch", *args], cwd=root,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 90) -> float:
+        """Wait until a line containing `text` appears; return how long it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if text in line:
+                return time.monotonic() - start
+        raise AssertionError(f"{text!r} did not appear; output so far:\n{''.join(self.seen)}")
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+
+def save_by_rename(path: Path, text: str) -> None:
+    """Save the way many editors do: write a new file, then rename it over the old one."""
+    tmp = path.with_name(path.name + ".swp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def test_watch_rechecks_on_save_contains_a_hang_and_follows_on(course_dir: Path) -> None:
+    target = course_dir / "exercises/basics/03_spin.py"
+    watch = Watch(course_dir, "spin")
+    try:
+        watch.wait_for("not yet")
+        target.write_text("while True:\n    pass\n")  # an edit that hangs at import
+        watch.wait_for("did not finish within 8 s")
+        save_by_rename(target, (course_dir / "solutions/basics/03_spin.py").read_text())
+        watch.wait_for("spin passed")
+        watch.wait_for("Watching exercises/basics/01_add.py")  # it follows to the next exercise
+        watch.wait_for("not yet")
+    finally:
+        watch.close()
