@@ -191,8 +191,9 @@ class Site:
             when = f"day {ex.day} · " if ex.day else ""
             lines.append(f'  {ids[ex.id]}["{_mm(_short(ex.title, 38))}<br/><small>{when}'
                          f'{minutes_text(ex.minutes)}{extra}</small>"]:::{self._mm_class(ex)}')
+        needs = {ex.id: set(self.exercise_ancestors(ex)) for ex in self.roadmap.exercises}
         for ex in self.roadmap.exercises:
-            for req in self.exercise_ancestors(ex):
+            for req in _direct(ex.id, needs):
                 lines.append(f"  {ids[req]} --> {ids[ex.id]}")
         return "```mermaid\n" + "\n".join(lines + _MM_CLASSES) + "\n```"
 
@@ -208,6 +209,7 @@ class Site:
         items = [i for i in rm.items if not i.optional]
         total_min = sum(i.minutes for i in items)
         out = [
+            "---", "hide:", "  - navigation", "---", "",
             f"# Roadmap: {rm.course.title}",
             "",
             rm.course.description,
@@ -230,9 +232,10 @@ class Site:
                        f"| {len(stage.items)} | {minutes_text(sum(i.minutes for i in counted))} "
                        f"| {sum(i.points for i in counted)} | {span} |")
         out += ["", "## What builds on what", "",
-                "The exercises, stage by stage; an arrow points from an exercise to one that builds "
-                "on it. An item unlocks once everything it needs is passed, done or skipped; each "
-                "stage's page has the full graph, readings included.", "",
+                "The exercises and the ones they build on: an arrow points from an exercise to one "
+                "that needs it (arrows implied by a longer path are left out). An item unlocks once "
+                "everything it needs is passed, done or skipped; each stage's page has its full "
+                "graph, readings included.", "",
                 self.exercise_graph(), "", _legend(), ""]
         out += [f"## Suggested {rm.course.days}-day plan {{ #plan }}", ""]
         out += self._plan(src)
@@ -484,6 +487,23 @@ _MM_CLASSES = [
     "  classDef locked fill:#eceff1,stroke:#90a4ae,color:#455a64",
     "  classDef outside fill:#fff8e1,stroke:#bfa04a,color:#5d4b12,stroke-dasharray:4 3",
 ]
+
+
+def _direct(node: str, needs: dict[str, set[str]]) -> list[str]:
+    """The prerequisites of `node` not already implied by another one (a transitive reduction),
+    so the graph draws A -> B -> C without a redundant A -> C."""
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), list(needs.get(start, ()))
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(needs.get(n, ()))
+        return seen
+
+    direct = needs.get(node, set())
+    implied = set().union(*(reach(r) for r in direct)) if direct else set()
+    return sorted(direct - implied, key=list(needs).index)
 
 
 def _md_text(text: str) -> str:

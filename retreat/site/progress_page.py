@@ -12,7 +12,7 @@ from pathlib import Path
 
 from retreat.plan import next_item, stage_summaries
 from retreat.progress import DB_NAME, Attempt, ItemState, Progress
-from retreat.roadmap import Exercise, Roadmap
+from retreat.roadmap import Roadmap
 from retreat.site.pages import PROGRESS_PAGE, Site, cell, minutes_text, rel, stage_page, status_icon
 
 
@@ -190,16 +190,20 @@ def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> 
     if not started:
         out += ["Items you finish, skip or try show up here, with their attempts.", ""]
     else:
-        out += ["| Item | Status | Attempts | Best run | In checks | Hints | When |",
-                "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+        out += ['<div class="rt-items" markdown>', "",
+                "| Item | Status | Attempts | Best run | In checks | When |",
+                "| --- | --- | ---: | ---: | ---: | --- |"]
     for view in started:
         st = view.state
         status = st.status or "in progress"
+        if st.hints_shown:
+            status += f" · {st.hints_shown} hint{'s' * (st.hints_shown != 1)}"
         best = f"{st.best_passed} / {st.best_total}" if st.attempts else "—"
         spent = _seconds(st.time_spent) if st.attempts else "—"
-        hints = str(st.hints_shown) if isinstance(view.item, Exercise) else "—"
         out.append(f"| {site.link(src, view.item.id)} | {status_icon(view)} {status} | {st.attempts or '—'} "
-                   f"| {best} | {spent} | {hints} | {_when(st.status_at if st.status else st.last_attempt)} |")
+                   f"| {best} | {spent} | {_when(st.status_at if st.status else st.last_attempt)} |")
+    if started:
+        out += ["", "</div>"]
     upcoming = [v for v in site.views.values() if not v.complete and not v.locked][:5]
     if upcoming:
         out += ["", "## Unlocked now", "",
