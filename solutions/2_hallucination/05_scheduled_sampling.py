@@ -1,0 +1,77 @@
+"""Scheduled sampling: show the model its own predictions during training, a little more each step.
+
+Exposure bias comes from training only on gold prefixes. Scheduled sampling (arXiv 1506.03099)
+feeds the model, at each input position, the gold token with probability epsilon and the
+model's own prediction otherwise, and lowers epsilon during training: from pure teacher forcing
+(epsilon = 1) towards mostly free-running inputs. With a transformer this takes two passes: a
+teacher-forced pass gives the predictions, a second pass trains on the mixed inputs.
+
+    mix_tokens(gold, predicted, epsilon, generator=None) -> same shape as gold
+        independently at every position: gold with probability epsilon, predicted otherwise
+        (one torch.rand draw per position, with `generator`; gold where the draw < epsilon).
+    scheduled_inputs(logits, gold, epsilon, generator=None) -> (B, T) long
+        the inputs of the second pass. logits (B, T, V) come from the teacher-forced pass on
+        gold (B, T): logits[:, t] predicts gold[:, t + 1], so the model's prediction for
+        position t >= 1 is argmax(logits[:, t - 1]). Position 0 (the prompt / BOS) stays gold;
+        positions 1.. are mix_tokens(gold[:, 1:], predictions, epsilon, generator).
+
+The three decay schedules of the paper, epsilon as a function of the training step i (floats):
+
+    linear(step, k=1.0, c=0.001, eps_min=0.0)    max(eps_min, k - c * step)
+    exponential(step, k=0.999)                   k ** step              (k < 1)
+    inverse_sigmoid(step, k=100.0)               k / (k + exp(step / k)) (k >= 1)
+
+Your task: write the five functions. The tests check that epsilon = 1 gives gold and 0 gives the
+predictions, that the empirical rate of gold tokens is epsilon, and that every schedule starts
+where it should, never increases and stays in [0, 1] (also for a step of a million).
+"""
+
+import math  # noqa: F401 (math.exp is yours to call)
+
+import torch
+
+
+def mix_tokens(gold: torch.Tensor, predicted: torch.Tensor, epsilon: float,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Gold with probability epsilon, predicted otherwise, independently per position."""
+    ### TODO: draw torch.rand(gold.shape, generator=generator); keep gold where the draw is
+    ###       < epsilon and take predicted elsewhere (torch.where).
+    use_gold = torch.rand(gold.shape, generator=generator) < epsilon
+    return torch.where(use_gold, gold, predicted)
+    ### END
+
+
+def scheduled_inputs(logits: torch.Tensor, gold: torch.Tensor, epsilon: float,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """Second-pass inputs: (B, T, V) teacher-forced logits and (B, T) gold -> (B, T) long."""
+    ### TODO: predictions = argmax of logits[:, :-1] (the guesses for positions 1..T-1), mix them
+    ###       with gold[:, 1:], and put gold[:, :1] back in front (torch.cat on dim 1).
+    predicted = logits[:, :-1].argmax(dim=-1)  # (B, T - 1): guesses for positions 1..T-1
+    mixed = mix_tokens(gold[:, 1:], predicted, epsilon, generator)  # (B, T - 1)
+    return torch.cat([gold[:, :1], mixed], dim=1)  # (B, T)
+    ### END
+
+
+def linear(step: float, k: float = 1.0, c: float = 0.001, eps_min: float = 0.0) -> float:
+    """Linear decay from k by c per step, never below eps_min."""
+    ### TODO: max(eps_min, k - c * step).
+    return max(eps_min, k - c * step)
+    ### END
+
+
+def exponential(step: float, k: float = 0.999) -> float:
+    """Exponential decay k ** step (k < 1)."""
+    ### TODO: k ** step.
+    return k**step
+    ### END
+
+
+def inverse_sigmoid(step: float, k: float = 100.0) -> float:
+    """Inverse-sigmoid decay k / (k + exp(step / k)) (k >= 1); 0.0 once exp overflows."""
+    ### TODO: k / (k + exp(step / k)). math.exp raises OverflowError beyond about 709: return 0.0
+    ###       then (the true value is below 1e-300).
+    x = step / k
+    if x > 700:
+        return 0.0
+    return k / (k + math.exp(x))
+    ### END
