@@ -221,6 +221,11 @@ def test_notes_page_renders_math(browser: webdriver.Chrome, built: dict) -> None
     if browser.find_elements(By.CSS_SELECTOR, ".arithmatex"):
         _wait(browser, "return document.querySelectorAll('mjx-container').length > 0",
               "MathJax (vendored) to typeset the equations")
+        # drawn, not just inserted: every equation has a size and MathJax's own font has loaded
+        _wait(browser, """return [...document.querySelectorAll('mjx-container')].every(
+                  m => m.getBoundingClientRect().width > 0)
+                && [...document.fonts].some(f => f.family === 'MJXTEX' && f.status === 'loaded')""",
+              "the equations to be drawn with MathJax's fonts")
         errors = browser.find_elements(By.CSS_SELECTOR, "mjx-merror")
         assert not errors, f"TeX errors on {ex.notes}: {[e.get_attribute('data-mjx-error') for e in errors]}"
     _shot(browser, "notes")

@@ -19,9 +19,16 @@ window.MathJax = {
   },
 };
 
-// Material's instant navigation swaps pages without a reload: typeset each new page.
+// With Material's instant navigation a page is swapped without a reload: typeset the new one.
+// The first emission is the page MathJax typesets itself at startup; clearing its output cache
+// then would drop the glyph styles of what it has just drawn (the equations would go blank).
 if (typeof document$ !== "undefined") {
+  let first = true;
   document$.subscribe(() => {
+    if (first) {
+      first = false;
+      return;
+    }
     if (window.MathJax && MathJax.startup && MathJax.startup.output && MathJax.typesetPromise) {
       MathJax.startup.output.clearCache();
       MathJax.typesetClear();
