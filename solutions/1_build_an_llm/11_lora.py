@@ -24,7 +24,7 @@ class LoRALinear(nn.Module):
 
     linear: the pretrained layer, kept as `self.base` (weight (d_out, d_in), optional bias).
     rank: r, the inner dimension of the update. alpha: its scale; the update is multiplied by
-    `self.scaling = alpha / rank`, so changing r does not change the size of the initial steps.
+    `self.scaling = alpha / rank`, so trying another rank needs little retuning of the learning rate.
     Parameters: `self.lora_A` (r, d_in), random like an nn.Linear weight (kaiming uniform);
     `self.lora_B` (d_out, r), zeros. Both have the base weight's dtype and device.
     forward(x (..., d_in)) -> (..., d_out) = base(x) + scaling * x @ A^T @ B^T.
