@@ -95,9 +95,10 @@ class Site:
         item = self.roadmap.get(item_id)
         return item_page(self.stage_by_item[item_id], item)
 
-    def link(self, src_from: str, item_id: str) -> str:
+    def link(self, src_from: str, item_id: str, *, short: int | None = None) -> str:
         item = self.roadmap.get(item_id)
-        return f"[{_md_text(item.title)}]({rel(src_from, self.page_of(item_id))})"
+        text = _short(item.title, short) if short else item.title
+        return f"[{_md_text(text)}]({rel(src_from, self.page_of(item_id))})"
 
     def notes_page(self, item: Item) -> str | None:
         """The item's notes page, if the file exists yet (a page under construction has none)."""
@@ -251,7 +252,7 @@ class Site:
         out = ["| Item | Time | Day | Points | Needs |", "| --- | ---: | ---: | ---: | --- |"]
         for n, item in enumerate(items, 1):
             view = self.views[item.id]
-            needs = ", ".join(self.link(src, r) for r in item.requires) or "—"
+            needs = "<br>".join(self.link(src, r, short=34) for r in item.requires) or "—"
             opt = " *(optional)*" if item.optional else ""
             out.append(f"| {status_icon(view)} {n}. {kind_icon(item)} "
                        f"[{_md_text(item.title)}]({rel(src, self.page_of(item.id))}){opt} "
@@ -289,7 +290,8 @@ class Site:
         n = [s.id for s in self.roadmap.stages].index(stage.id)
         summary = next(s for s in stage_summaries(self.roadmap, self.states) if s.stage.id == stage.id)
         counted = [i for i in stage.items if not i.optional]
-        out = [f"# {stage.title}", "", f"*Stage {n} of the roadmap.* {stage.summary}", "",
+        out = ["---", "hide:", "  - navigation", "---", "",
+               f"# {stage.title}", "", f"*Stage {n} of the roadmap.* {stage.summary}", "",
                f"**{len(stage.items)} items · {minutes_text(sum(i.minutes for i in counted))} · "
                f"{summary.max_points} points** — you have completed {summary.complete} of "
                f"{summary.total} ([your progress]({rel(src, PROGRESS_PAGE)})).", ""]
