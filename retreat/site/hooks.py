@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from retreat.course import Course
-from retreat.errors import RetreatError
-from retreat.site import live, pages
-from retreat.site.pages import Site, cell, minutes_text, rel, stage_page
-from retreat.site.progress_page import progress_page, read_state
+try:  # MkDocs loads this file by path: make `retreat` importable from a checkout not pip-installed
+    import retreat  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from retreat.course import Course  # noqa: E402
+from retreat.errors import RetreatError  # noqa: E402
+from retreat.site import live, pages  # noqa: E402
+from retreat.site.pages import Site, cell, minutes_text, rel, stage_page  # noqa: E402
+from retreat.site.progress_page import progress_page, read_state  # noqa: E402
 
 log = logging.getLogger("mkdocs.plugins.retreat")
 
