@@ -28,8 +28,9 @@ except ImportError:
 
 from retreat.course import Course  # noqa: E402
 from retreat.errors import RetreatError  # noqa: E402
-from retreat.site import live, pages  # noqa: E402
-from retreat.site.pages import Site, cell, minutes_text, rel, stage_page  # noqa: E402
+from retreat.site import live, markup  # noqa: E402
+from retreat.site.markup import cell, minutes_text, rel, stage_page  # noqa: E402
+from retreat.site.pages import Site  # noqa: E402
 from retreat.site.progress_page import progress_page, read_state  # noqa: E402
 
 log = logging.getLogger("mkdocs.plugins.retreat")
@@ -77,14 +78,14 @@ def _splice_nav(nav: list, stages: list) -> list:
 def on_files(files: Files, config):  # noqa: ANN001, ANN201
     site = _require_site()
     rendered = {
-        pages.ROADMAP_PAGE: site.roadmap_page(),
-        pages.PROGRESS_PAGE: progress_page(site, _learner),
-        pages.CLI_PAGE: _cli_page(),
+        markup.ROADMAP_PAGE: site.roadmap_page(),
+        markup.PROGRESS_PAGE: progress_page(site, _learner),
+        markup.CLI_PAGE: _cli_page(),
     }
     for stage in site.roadmap.stages:
-        rendered[pages.stage_page(stage)] = site.stage_overview(stage)
+        rendered[markup.stage_page(stage)] = site.stage_overview(stage)
         for item in stage.items:
-            rendered[pages.item_page(stage, item)] = site.item_page(stage, item)
+            rendered[markup.item_page(stage, item)] = site.item_page(stage, item)
     for src, content in rendered.items():
         if files.get_file_from_path(src) is not None:
             raise PluginError(f"retreat: docs/{src} exists, but the site generates that page from the "

@@ -8,70 +8,30 @@ fails `mkdocs build --strict`).
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from retreat.plan import ItemView, stage_summaries, views
+from retreat.plan import stage_summaries, views
 from retreat.progress import ItemState
 from retreat.roadmap import Exercise, Item, Reading, Roadmap, Stage
+from retreat.site.graphs import exercise_graph, legend, stage_graph
+from retreat.site.markup import (
+    CLI_PAGE,
+    PROGRESS_PAGE,
+    ROADMAP_PAGE,
+    attr,
+    cell,
+    indent,
+    item_page,
+    kind_icon,
+    md_text,
+    minutes_text,
+    rel,
+    short,
+    stage_page,
+    status_icon,
+)
 from retreat.site.source import ExerciseSource, PublicName, check_title, exercise_source
-
-ROADMAP_PAGE = "roadmap.md"
-PROGRESS_PAGE = "progress.md"
-CLI_PAGE = "cli.md"
-
-
-# -- paths and small helpers ----------------------------------------------------------------------
-def item_page(stage: Stage, item: Item) -> str:
-    """The source path of an item's page, e.g. foundations/softmax.md."""
-    return f"{stage.id}/{item.id}.md"
-
-
-def stage_page(stage: Stage) -> str:
-    return f"{stage.id}/index.md"
-
-
-def rel(src_from: str, src_to: str) -> str:
-    """A relative link from one page source to another (both relative to docs/)."""
-    return posixpath.relpath(src_to, posixpath.dirname(src_from) or ".")
-
-
-def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def indent(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + line if line.strip() else "" for line in text.splitlines())
-
-
-def minutes_text(minutes: float) -> str:
-    minutes = int(round(minutes))
-    if minutes < 60:
-        return f"{minutes} min"
-    h, m = divmod(minutes, 60)
-    return f"{h} h {m:02d}" if m else f"{h} h"
-
-
-def status_icon(view: ItemView) -> str:
-    status = view.state.status
-    if status == "passed":
-        return ":material-check-circle:{ .rt-passed title='passed' }"
-    if status == "done":
-        return ":material-check-circle-outline:{ .rt-passed title='done' }"
-    if status == "skipped":
-        return ":material-debug-step-over:{ .rt-skipped title='skipped' }"
-    if view.locked:
-        return ":material-lock-outline:{ .rt-locked title='locked' }"
-    return ":material-circle-outline:{ .rt-open title='open' }"
-
-
-def kind_icon(item: Item) -> str:
-    if isinstance(item, Exercise):
-        return ":material-code-braces:{ title='exercise' }"
-    return ":material-book-open-variant:{ title='reading' }"
 
 
 class Site:
@@ -95,10 +55,10 @@ class Site:
         item = self.roadmap.get(item_id)
         return item_page(self.stage_by_item[item_id], item)
 
-    def link(self, src_from: str, item_id: str, *, short: int | None = None) -> str:
+    def link(self, src_from: str, item_id: str, *, limit: int | None = None) -> str:
         item = self.roadmap.get(item_id)
-        text = _short(item.title, short) if short else item.title
-        return f"[{_md_text(text)}]({rel(src_from, self.page_of(item_id))})"
+        text = short(item.title, limit) if limit else item.title
+        return f"[{md_text(text)}]({rel(src_from, self.page_of(item_id))})"
 
     def notes_page(self, item: Item) -> str | None:
         """The item's notes page, if the file exists yet (a page under construction has none)."""
@@ -136,74 +96,6 @@ class Site:
             out.append({stage.title: section})
         return out
 
-    # -- Mermaid ---------------------------------------------------------------------------------
-    def mermaid(self, items: Iterable[Item]) -> str:
-        """A flowchart of a stage's items and their prerequisites, left to right; prerequisites
-        from other stages are dashed boxes."""
-        items = list(items)
-        inside = {i.id for i in items}
-        ids: dict[str, str] = {}
-
-        def node(item_id: str) -> str:
-            return ids.setdefault(item_id, f"n{len(ids)}")
-
-        lines = [_MM_INIT, "flowchart LR"]
-        for item in items:
-            for req in item.requires:
-                if req not in inside and req not in ids:
-                    other = self.roadmap.get(req)
-                    lines.append(f'  {node(req)}("{_mm(_short(other.title))}<br/><small>'
-                                 f'{_mm(self.stage_by_item[req].title)}</small>"):::outside')
-        for n, item in enumerate(items, 1):
-            when = f"day {item.day} · " if item.day else ""
-            text = f'"{n}. {_mm(_short(item.title))}<br/><small>{when}{minutes_text(item.minutes)}</small>"'
-            shape = f"[{text}]" if isinstance(item, Exercise) else f"({text})"
-            lines.append(f"  {node(item.id)}{shape}:::{self._mm_class(item)}")
-        for item in items:
-            for req in item.requires:
-                arrow = "-.->" if self.roadmap.get(req).optional or item.optional else "-->"
-                lines.append(f"  {node(req)} {arrow} {node(item.id)}")
-        return "```mermaid\n" + "\n".join(lines + _MM_CLASSES) + "\n```"
-
-    def exercise_ancestors(self, item: Item) -> list[str]:
-        """The exercises an item needs, looking through readings (which rarely need anything)."""
-        out: list[str] = []
-        todo, seen = list(item.requires), set()
-        while todo:
-            req = todo.pop(0)
-            if req in seen:
-                continue
-            seen.add(req)
-            other = self.roadmap.get(req)
-            if isinstance(other, Exercise):
-                out.append(req)
-            else:
-                todo.extend(other.requires)
-        return out
-
-    def exercise_graph(self) -> str:
-        """Every exercise and the exercises it builds on, left to right; the readings an
-        exercise needs are counted in its box (each stage's page draws them)."""
-        lines = [_MM_INIT, "flowchart LR"]
-        ids = {e.id: f"e{n}" for n, e in enumerate(self.roadmap.exercises)}
-        for ex in self.roadmap.exercises:
-            reads = sum(1 for r in ex.requires if not isinstance(self.roadmap.get(r), Exercise))
-            extra = f" · {reads} reading{'s' * (reads != 1)}" if reads else ""
-            when = f"day {ex.day} · " if ex.day else ""
-            lines.append(f'  {ids[ex.id]}["{_mm(_short(ex.title, 38))}<br/><small>{when}'
-                         f'{minutes_text(ex.minutes)}{extra}</small>"]:::{self._mm_class(ex)}')
-        needs = {ex.id: set(self.exercise_ancestors(ex)) for ex in self.roadmap.exercises}
-        for ex in self.roadmap.exercises:
-            for req in _direct(ex.id, needs):
-                lines.append(f"  {ids[req]} --> {ids[ex.id]}")
-        return "```mermaid\n" + "\n".join(lines + _MM_CLASSES) + "\n```"
-
-    def _mm_class(self, item: Item) -> str:
-        view = self.views[item.id]
-        if view.complete:
-            return "done"
-        return "locked" if view.locked else "open"
-
     # -- pages -----------------------------------------------------------------------------------
     def roadmap_page(self) -> str:
         rm, src = self.roadmap, ROADMAP_PAGE
@@ -237,7 +129,7 @@ class Site:
                 "that needs it (arrows implied by a longer path are left out). An item unlocks once "
                 "everything it needs is passed, done or skipped; each stage's page has its full "
                 "graph, readings included.", "",
-                self.exercise_graph(), "", _legend(), ""]
+                exercise_graph(self), "", legend(), ""]
         out += [f"## Suggested {rm.course.days}-day plan {{ #plan }}", ""]
         out += self._plan(src)
         out += ["", "## Every item", ""]
@@ -252,10 +144,10 @@ class Site:
         out = ["| Item | Time | Day | Points | Needs |", "| --- | ---: | ---: | ---: | --- |"]
         for n, item in enumerate(items, 1):
             view = self.views[item.id]
-            needs = "<br>".join(self.link(src, r, short=34) for r in item.requires) or "—"
+            needs = "<br>".join(self.link(src, r, limit=34) for r in item.requires) or "—"
             opt = " *(optional)*" if item.optional else ""
             out.append(f"| {status_icon(view)} {n}. {kind_icon(item)} "
-                       f"[{_md_text(item.title)}]({rel(src, self.page_of(item.id))}){opt} "
+                       f"[{md_text(item.title)}]({rel(src, self.page_of(item.id))}){opt} "
                        f"| {minutes_text(item.minutes)} | {item.day or '—'} | {item.points} | {needs} |")
         return out
 
@@ -276,12 +168,12 @@ class Site:
         for day in range(1, last + 1):
             items = days.get(day, [])
             mins = sum(i.minutes for i in items)
-            links = "<br>".join(f"{kind_icon(i)} [{_md_text(i.title)}]({rel(src, self.page_of(i.id))})"
+            links = "<br>".join(f"{kind_icon(i)} [{md_text(i.title)}]({rel(src, self.page_of(i.id))})"
                                 + (" *(optional)*" if i.optional else "") for i in items) or "*review, catch up*"
             over = " :material-alert:{ title='more than the daily budget' }" if mins > budget * 1.15 else ""
             out.append(f"| {day} | {links} | {minutes_text(mins)}{over} |")
         if days.get(None):
-            links = "<br>".join(f"[{_md_text(i.title)}]({rel(src, self.page_of(i.id))})" for i in days[None])
+            links = "<br>".join(f"[{md_text(i.title)}]({rel(src, self.page_of(i.id))})" for i in days[None])
             out.append(f"| any | {links} | {minutes_text(sum(i.minutes for i in days[None]))} |")
         return out
 
@@ -296,7 +188,7 @@ class Site:
                f"{summary.max_points} points** — you have completed {summary.complete} of "
                f"{summary.total} ([your progress]({rel(src, PROGRESS_PAGE)})).", ""]
         if stage.items:
-            out += [self.mermaid(stage.items), "", _legend(), ""]
+            out += [stage_graph(self, stage.items), "", legend(), ""]
             out += self._items_table(src, stage.items)
         else:
             out.append("*No items in this stage yet.*")
@@ -348,7 +240,7 @@ class Site:
                 f"    - :material-test-tube: **Checked by** `{ex.tests}`"]
         if notes:
             out.append(f"    - :material-notebook-outline: **Notes** "
-                       f"[{_md_text(_notes_title(self.docs_dir / notes))}]({rel(src, notes)})")
+                       f"[{md_text(_notes_title(self.docs_dir / notes))}]({rel(src, notes)})")
         out += ["    " + line for line in self._relations(src, ex)] + [""]
         if source.task:
             out += ["## The task", "", source.task, ""]
@@ -424,7 +316,7 @@ class Site:
                 if item.notes == notes_src:
                     kind = "Exercise" if isinstance(item, Exercise) else "Reading"
                     cmd = f"retreat check {item.id}" if isinstance(item, Exercise) else f"retreat done {item.id}"
-                    return (f'!!! example "{kind}: {_attr(item.title)}"\n\n'
+                    return (f'!!! example "{kind}: {attr(item.title)}"\n\n'
                             f"    These notes go with [{item.title}]({rel(notes_src, item_page(stage, item))}) "
                             f"in stage *{stage.title}* ({minutes_text(item.minutes)}). "
                             f"When you are ready: `{cmd}`.\n")
@@ -466,56 +358,3 @@ def _notes_title(path: Path) -> str:
     return path.stem.replace("-", " ").capitalize()
 
 
-def _legend() -> str:
-    return ('<div class="rt-legend" markdown>'
-            '<span class="rt-key rt-key-done"></span> passed or done '
-            '<span class="rt-key rt-key-open"></span> unlocked '
-            '<span class="rt-key rt-key-locked"></span> locked '
-            '<span class="rt-key rt-key-outside"></span> in another stage · '
-            'rounded boxes are readings</div>')
-
-
-def _mm(text: str) -> str:
-    """Text safe inside a quoted Mermaid label."""
-    return (text.replace("&", "&amp;").replace('"', "#quot;").replace("<", "&lt;")
-            .replace(">", "&gt;"))
-
-
-# natural size (the page scrolls sideways) instead of shrinking a wide graph to illegible text
-_MM_INIT = '%%{init: {"flowchart": {"useMaxWidth": false}}}%%'
-_MM_CLASSES = [
-    "  classDef done fill:#c8e6c9,stroke:#2e7d32,color:#1b3d1e",
-    "  classDef open fill:#dbe8ff,stroke:#3f51b5,color:#1a237e",
-    "  classDef locked fill:#eceff1,stroke:#90a4ae,color:#455a64",
-    "  classDef outside fill:#fff8e1,stroke:#bfa04a,color:#5d4b12,stroke-dasharray:4 3",
-]
-
-
-def _direct(node: str, needs: dict[str, set[str]]) -> list[str]:
-    """The prerequisites of `node` not already implied by another one (a transitive reduction),
-    so the graph draws A -> B -> C without a redundant A -> C."""
-    def reach(start: str) -> set[str]:
-        seen, todo = set(), list(needs.get(start, ()))
-        while todo:
-            n = todo.pop()
-            if n not in seen:
-                seen.add(n)
-                todo.extend(needs.get(n, ()))
-        return seen
-
-    direct = needs.get(node, set())
-    implied = set().union(*(reach(r) for r in direct)) if direct else set()
-    return sorted(direct - implied, key=list(needs).index)
-
-
-def _md_text(text: str) -> str:
-    """Text safe as a Markdown link text, also inside a table cell."""
-    return re.sub(r"([\\`*_\[\]|<])", r"\\\1", text)
-
-
-def _short(text: str, limit: int = 46) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,:;(") + "…"
-
-
-def _attr(text: str) -> str:
-    return re.sub(r'["\\]', "", text)

@@ -13,7 +13,8 @@ from pathlib import Path
 from retreat.plan import next_item, stage_summaries
 from retreat.progress import DB_NAME, Attempt, ItemState, Progress
 from retreat.roadmap import Roadmap
-from retreat.site.pages import PROGRESS_PAGE, Site, cell, minutes_text, rel, stage_page, status_icon
+from retreat.site.markup import PROGRESS_PAGE, cell, minutes_text, rel, stage_page, status_icon
+from retreat.site.pages import Site
 
 
 @dataclass(frozen=True)
