@@ -1,9 +1,10 @@
-"""Draw detect_reliability.svg: reliability diagrams of an overconfident and a calibrated model.
+"""Draw detect_reliability.svg: reliability diagrams of three models.
 
-Synthetic predictions: confidences skewed towards 1, as for a fine-tuned classifier or an LLM
-asked for its answer's probability. The overconfident model is right less often than it says;
-the calibrated one is right exactly as often. ECE comes from the calibration exercise's
-reference solution. Run from the course root.
+Left and middle, synthetic predictions with confidences skewed towards 1: an overconfident
+model (right less often than it says) and a calibrated one (right exactly as often). Right,
+the tiny fact LM of support/hallucination_world.py answering every person's birth city, with
+its top probability as the confidence. ECE, Brier and AUROC come from the calibration
+exercise's reference solution; the numbers are printed too. Run from the course root.
 """
 
 from pathlib import Path
@@ -22,16 +23,22 @@ torch.manual_seed(0)  # Beta.sample draws from the global generator
 g = torch.Generator().manual_seed(0)
 n, n_bins = 20_000, 10
 conf = 0.5 + 0.5 * torch.distributions.Beta(4.0, 1.5).sample((n,))  # (N,) in [0.5, 1], mostly high
-models = {
-    "overconfident": 0.5 + 0.6 * (conf - 0.5) ** 1.3,  # true probability of being right
-    "calibrated": conf,
-}
+cases = {}
+for name, p_right in {"overconfident (synthetic)": 0.5 + 0.6 * (conf - 0.5) ** 1.3,
+                      "calibrated (synthetic)": conf}.items():
+    cases[name] = (conf, torch.rand(n, generator=g) < p_right)
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharey=True, layout="constrained")
+hw = retreat.load_support("hallucination_world")
+world, fact_lm = hw.pretrained()
+with torch.no_grad():
+    probs = hw.answer_logits(fact_lm, world).softmax(-1)  # (n_people, V)
+top_p, top_token = probs.max(-1)
+cases["fact LM of the synthetic world"] = (top_p, top_token == world.city_tokens[world.city])
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True, layout="constrained")
 edges = torch.linspace(0, 1, n_bins + 1)
-bins = (torch.ceil(conf * n_bins).long() - 1).clamp(min=0)
-for ax, (name, p_right) in zip(axes, models.items(), strict=True):
-    correct = torch.rand(n, generator=g) < p_right
+for ax, (name, (conf, correct)) in zip(axes, cases.items(), strict=True):
+    bins = (torch.ceil(conf * n_bins).long() - 1).clamp(min=0)
     acc = torch.tensor([correct[bins == b].float().mean() if (bins == b).any() else float("nan")
                         for b in range(n_bins)])
     mean_conf = torch.tensor([conf[bins == b].mean() if (bins == b).any() else float("nan")
@@ -43,7 +50,10 @@ for ax, (name, p_right) in zip(axes, models.items(), strict=True):
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     ece = float(cal.expected_calibration_error(conf, correct, n_bins))
     brier = float(cal.brier_score(conf, correct))
-    ax.set_title(f"{name}: ECE = {ece:.3f}, Brier = {brier:.3f}", fontsize=10)
+    auc = float(cal.auroc(conf, correct))
+    print(f"{name}: accuracy {correct.float().mean():.3f}, mean confidence {conf.mean():.3f}, "
+          f"ECE {ece:.3f}, Brier {brier:.3f}, AUROC {auc:.3f}")
+    ax.set_title(f"{name}\nECE = {ece:.3f}, Brier = {brier:.3f}, AUROC = {auc:.2f}", fontsize=10)
     ax.set_xlabel("confidence")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
