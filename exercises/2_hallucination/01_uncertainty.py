@@ -26,6 +26,13 @@ Then measure the first cause of hallucination on the course's synthetic world
         as floats, where a fact is rare when counts <= rare_max and frequent otherwise; accuracy
         is how often argmax(logits) equals the answer, entropy the mean token_entropy.
 
+    To see the numbers yourself:
+
+        hw = retreat.load_support("hallucination_world")
+        world, model = hw.pretrained()               # 200 facts, half of them seen once
+        logits = hw.answer_logits(model, world)      # (200, V): the city after "<bos> person born"
+        compare_rare_frequent(logits, world.city_tokens[world.city], world.count)
+
 Your task: write the four functions. The tests compare token_entropy with
 torch.distributions.Categorical(logits=...).entropy(), check uniform and one-hot distributions,
 and check on the world's model that facts seen once are answered less accurately and with more

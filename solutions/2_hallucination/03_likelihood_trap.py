@@ -5,7 +5,8 @@ high probability under the model, yet that text is often degenerate: it loops. O
 loop is a repeated sentence; here it is a toy Markov language model with a short, high-probability
 loop (support/hallucination_world.py):
 
-    P = hw.loop_chain()       # (V, V): P[a, b] = probability that token b follows token a
+    hw = retreat.load_support("hallucination_world")
+    P = hw.loop_chain()       # (V, V) float64: P[a, b] = probability that token b follows token a;
                               # tokens 0 -> 1 -> 2 -> 3 -> 0 each follow the previous with p = 0.6
 
 You write two diversity measures, a decoder and a scorer:
