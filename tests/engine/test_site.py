@@ -26,6 +26,15 @@ def course(tmp_path: Path) -> Course:
     return Course(make_site_course(tmp_path / "course"))
 
 
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture course built once (strict, no progress) for the tests that only read it."""
+    tmp = tmp_path_factory.mktemp("site")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETREAT_HOME", str(tmp / "state"))
+        return build_site(Course(make_site_course(tmp / "course")), strict=True, site_dir=tmp / "site")
+
+
 def _page(site: Path, path: str) -> str:
     return (site / path / "index.html").read_text(encoding="utf-8")
 
@@ -40,8 +49,7 @@ def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_strict_build_has_a_page_per_item_and_no_dead_links(course: Course, tmp_path: Path) -> None:
-    site = build_site(course, strict=True, site_dir=tmp_path / "site")
+def test_strict_build_has_a_page_per_item_and_no_dead_links(site: Path) -> None:
     for stage, items in ITEMS.items():
         assert (site / stage / "index.html").is_file(), f"stage {stage} has an overview page"
         for item in items:
@@ -53,8 +61,7 @@ def test_strict_build_has_a_page_per_item_and_no_dead_links(course: Course, tmp_
     assert not (site / "figures" / "src").exists()
 
 
-def test_exercise_page(course: Course, tmp_path: Path) -> None:
-    site = build_site(course, site_dir=tmp_path / "site")
+def test_exercise_page(site: Path) -> None:
     html = _page(site, "basics/dot-product")
     text = _text(html)
     assert "Write dot(a, b)" in text or "Write <code>dot(a, b)</code>" in html, "the task is the docstring"
@@ -78,16 +85,14 @@ def test_exercise_page(course: Course, tmp_path: Path) -> None:
     assert 'href="../../basics/norms/"' in _page(site, "building/projection"), "cross-stage link"
 
 
-def test_item_without_notes_page_still_builds(course: Course, tmp_path: Path) -> None:
+def test_item_without_notes_page_still_builds(course: Course, site: Path) -> None:
     assert course.roadmap.get("norms").notes is None
-    site = build_site(course, site_dir=tmp_path / "site")
     html = _page(site, "basics/norms")
     assert "notes/basics/norms" not in html, "no link to a notes page that does not exist"
     assert "Norms | lengths" in _text(html) or "Norms \\| lengths" not in _text(html)
 
 
-def test_roadmap_page(course: Course, tmp_path: Path) -> None:
-    site = build_site(course, site_dir=tmp_path / "site")
+def test_roadmap_page(site: Path) -> None:
     html = _page(site, "roadmap")
     text = _text(html)
     assert '<pre class="mermaid">' in html, "the prerequisites are a Mermaid graph"
@@ -100,8 +105,7 @@ def test_roadmap_page(course: Course, tmp_path: Path) -> None:
     assert "3 h 10" in text, "estimated time of the required items (15+30+45+40+60 min)"
 
 
-def test_notes_page_links_back_to_its_exercise(course: Course, tmp_path: Path) -> None:
-    site = build_site(course, site_dir=tmp_path / "site")
+def test_notes_page_links_back_to_its_exercise(site: Path) -> None:
     html = _page(site, "notes/basics/dot-product")
     assert 'href="../../../basics/dot-product/"' in html and "retreat check dot-product" in _text(html)
     assert 'class="arithmatex"' in html, "math is marked for MathJax"
