@@ -33,11 +33,15 @@ def planted_model(planted, n_examples):
     def model_fn(prompt):
         lines = prompt.split("\n")
         assert lines[-1] == "Answer:", "the prompt ends with the line 'Answer:'"
-        k = int(QUESTION.match(lines[-2]).group(1))
+        question = QUESTION.match(lines[-2])
+        assert question, "the line before 'Answer:' is 'Question: <question>'"
+        k = int(question.group(1))
         docs = [DOC_LINE.match(line) for line in lines[:-2]]
         assert all(docs), "every line before the question is 'Document [i]: <fact>'"
         codes = {int(d.group(1)) - 1: d.group(2).split()[-1].rstrip(".") for d in docs}
-        slot = next(int(d.group(1)) - 1 for d in docs if f"item {k} " in d.group(2))
+        slots = [int(d.group(1)) - 1 for d in docs if f"item {k} " in d.group(2)]
+        assert len(slots) == 1, "the gold fact appears in exactly one document"
+        slot = slots[0]
         if k < round(planted[slot] * n_examples):
             return f"The code is {codes[slot]}."
         return f"The code is {codes[(slot + 1) % len(codes)]}."
