@@ -60,6 +60,9 @@ def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
     live.mark_read(_state_dir)
     _learner = read_state(_state_dir)
     _site = Site(roadmap, root, Path(config.docs_dir), _learner.states)
+    config.site_name = roadmap.course.title  # the header and the page titles follow the course
+    if roadmap.course.description:
+        config.site_description = roadmap.course.description
     if config.nav is not None:
         config.nav = _splice_nav(config.nav, _site.nav())
     return config
