@@ -12,8 +12,9 @@ from pathlib import Path
 
 from retreat.course import Course
 from retreat.errors import UsageProblem
-from retreat.grading.runner import Job, run_job
+from retreat.grading.runner import Job, run_pooled
 from retreat.grading.verdict import Verdict
+from retreat.grading.worker import WorkerPool
 from retreat.mutants import MutantError, apply_mutant, load_mutants
 from retreat.roadmap import Exercise
 from retreat.stubs import StubError, make_stub
@@ -113,14 +114,19 @@ def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
     course_problems = [f"stray file: {s} (no roadmap item names it)" for s in stray_files(course)] if not ids else []
     reports = {ex.id: ExerciseReport(ex.id, structure_problems(course, ex)) for ex in exercises}
     workers = jobs or max(1, os.cpu_count() or 1)
-    with tempfile.TemporaryDirectory(prefix="retreat-mutants-") as tmp, ThreadPoolExecutor(workers) as pool:
+    with (tempfile.TemporaryDirectory(prefix="retreat-mutants-") as tmp, WorkerPool(workers, course.root) as warm,
+          ThreadPoolExecutor(workers) as pool):
+
+        def submit(job: Job):  # noqa: ANN202
+            return pool.submit(run_pooled, course, job, warm)
+
         futures = []
         for ex in exercises:
             if reports[ex.id].problems and not course.learner_file(ex).is_file():
                 continue
             stub_job = Job(ex, target="exercise", overrides={ex.id: str(course.learner_file(ex))})
-            futures.append((ex.id, "stub", False, pool.submit(run_job, course, stub_job)))
-            futures.append((ex.id, "solution", True, pool.submit(run_job, course, Job(ex, target="solution"))))
+            futures.append((ex.id, "stub", False, submit(stub_job)))
+            futures.append((ex.id, "solution", True, submit(Job(ex, target="solution"))))
             solution = course.solution_file(ex).read_text(encoding="utf-8")
             rel = str(course.mutants_file(ex).relative_to(course.root))
             try:
@@ -136,7 +142,7 @@ def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
                 job = Job(ex, target="solution", overrides={ex.id: str(path)})
-                futures.append((ex.id, f"mutant {m.name}", False, pool.submit(run_job, course, job)))
+                futures.append((ex.id, f"mutant {m.name}", False, submit(job)))
         by_id: dict[str, list] = {}
         for entry in futures:
             by_id.setdefault(entry[0], []).append(entry)

@@ -23,7 +23,7 @@ from pathlib import Path
 from retreat.course import ENV_COURSE, ENV_HOME, ENV_OVERRIDES, ENV_TARGET, Course
 from retreat.grading.plugin import ENV_REPORT, ENV_RUN_ID
 from retreat.grading.verdict import Verdict, read_verdict
-from retreat.grading.worker import Worker, WorkerDied
+from retreat.grading.worker import Worker, WorkerDied, WorkerPool
 from retreat.roadmap import Exercise
 
 _TAIL_BYTES = 16_384
@@ -147,3 +147,12 @@ def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
                                problem="the check killed the process that runs it (the worker was replaced)")
         duration = time.monotonic() - started
         return read_verdict(ex.id, report, run_id, returncode, timed_out, timeout, duration, tail, digest)
+
+
+def run_pooled(course: Course, job: Job, pool: WorkerPool) -> Verdict:
+    """Run a job on a borrowed warm worker."""
+    worker = pool.borrow()
+    try:
+        return run_job(course, job, worker)
+    finally:
+        pool.give_back(worker)

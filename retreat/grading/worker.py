@@ -203,3 +203,28 @@ def _killpg(pgid: int) -> None:
 
 if __name__ == "__main__":
     _serve()
+
+
+class WorkerPool:
+    """Warm workers shared by threads: each run borrows one, so n checks run at once."""
+
+    def __init__(self, size: int, cwd: Path) -> None:
+        import queue
+
+        self.free: queue.Queue[Worker] = queue.Queue()
+        self.all = [Worker(cwd) for _ in range(size)]
+        for w in self.all:
+            self.free.put(w)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for w in self.all:
+            w.stop()
+
+    def borrow(self) -> Worker:
+        return self.free.get()
+
+    def give_back(self, worker: Worker) -> None:
+        self.free.put(worker)
