@@ -1,0 +1,78 @@
+"""Tiled attention with an online softmax (the algorithm behind FlashAttention).
+
+Plain attention builds the (Tq, Tk) matrix of scores, softmaxes it and multiplies by V. At
+T = 4096 that matrix has 16.8 million entries per head: it dominates memory and, on a GPU, the
+time spent moving data. FlashAttention never builds it. It walks over blocks of keys and keeps,
+for each query row, three running quantities:
+
+    m    the largest score seen so far                       (B, H, bq, 1)
+    l    the sum of exp(score - m) over the keys seen so far  (B, H, bq, 1)
+    acc  the sum of exp(score - m) * v over the same keys     (B, H, bq, hs)
+
+For each new block of scores s (scaled by 1/sqrt(head_dim)):
+
+    m_new = max(m, rowmax(s))
+    p     = exp(s - m_new)
+    alpha = exp(m - m_new)            # rescales what was accumulated under the old maximum
+    l     = alpha * l + rowsum(p)
+    acc   = alpha * acc + p @ v_block
+    m     = m_new
+
+At the end, out = acc / l, and lse = m + log(l) is the log-sum-exp of the row's scores (useful
+to merge attention computed over separate sets of keys). This is the "online softmax" of
+Milakov & Gimelshein (arXiv 1805.02867); FlashAttention is arXiv 2205.14135.
+
+Tile both axes: queries in blocks of block_size, and for each query block, keys in blocks of
+block_size. No intermediate tensor may be larger than a (block_size, block_size) tile of
+scores per head (or the output): in particular, never the full (Tq, Tk) matrix or mask.
+With causal=True, query i may attend to keys 0..i (as is_causal=True in PyTorch).
+
+Your task: write flash_attention.
+"""
+
+import math  # noqa: F401 (math.sqrt is yours to call)
+
+import torch
+
+
+def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
+                    block_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax attention computed tile by tile.
+
+    q: (B, H, Tq, hs); k, v: (B, H, Tk, hs).
+    Returns (out, lse): out (B, H, Tq, hs), as softmax(q k^T / sqrt(hs)) v;
+    lse (B, H, Tq), the log-sum-exp over keys of each row of scaled (and masked) scores.
+    """
+    ### TODO: loop over blocks of queries [qs, qe). For each, start with m = -inf, l = 0,
+    ###       acc = 0 and loop over blocks of keys [ks, ke) (with causal, keys >= qe are all in
+    ###       the future: stop before them). Compute the block's scaled scores, fill the future
+    ###       ones with -inf (build the (bq, bk) mask from global indices), update m, l and acc
+    ###       as above. Collect acc / l and (m + log l) per query block; concatenate them.
+    B, H, Tq, hs = q.shape
+    Tk = k.shape[-2]
+    scale = 1.0 / math.sqrt(hs)
+    outs, lses = [], []
+    for qs in range(0, Tq, block_size):
+        qe = min(qs + block_size, Tq)
+        qb = q[..., qs:qe, :] * scale  # (B, H, bq, hs)
+        m = torch.full((B, H, qe - qs, 1), float("-inf"), dtype=q.dtype, device=q.device)
+        l = torch.zeros(B, H, qe - qs, 1, dtype=q.dtype, device=q.device)
+        acc = torch.zeros(B, H, qe - qs, hs, dtype=q.dtype, device=q.device)
+        k_stop = min(qe, Tk) if causal else Tk  # keys at or after qe are all in the future
+        for ks in range(0, k_stop, block_size):
+            ke = min(ks + block_size, k_stop)
+            s = qb @ k[..., ks:ke, :].transpose(-2, -1)  # (B, H, bq, bk)
+            if causal:
+                kv_idx = torch.arange(ks, ke, device=q.device)[None, :]  # (1, bk)
+                q_idx = torch.arange(qs, qe, device=q.device)[:, None]  # (bq, 1)
+                s = s.masked_fill(kv_idx > q_idx, float("-inf"))  # the future of each query
+            m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
+            p = torch.exp(s - m_new)  # (B, H, bq, bk)
+            alpha = torch.exp(m - m_new)  # 0 on the first block, where m = -inf
+            l = alpha * l + p.sum(dim=-1, keepdim=True)
+            acc = alpha * acc + p @ v[..., ks:ke, :]
+            m = m_new
+        outs.append(acc / l)
+        lses.append((m + torch.log(l)).squeeze(-1))
+    return torch.cat(outs, dim=-2), torch.cat(lses, dim=-1)
+    ### END
