@@ -178,8 +178,9 @@ def train_fact_lm(world: World, steps: int = 60, lr: float = 1.5, weight_decay: 
     fact and weighted by count[i]: the same gradient as a pass over world.corpus(), much cheaper.
     Plain SGD (not Adam) keeps the update a fact receives proportional to how often it is seen.
     """
-    torch.manual_seed(seed)
-    model = FactLM(world.vocab_size)
+    with torch.random.fork_rng():  # seed the initialisation without touching the caller's RNG
+        torch.manual_seed(seed)
+        model = FactLM(world.vocab_size)
     facts = torch.tensor([world.fact_tokens(i) for i in range(world.n_people)])  # (n, 6)
     inputs, targets = facts[:, :-1], facts[:, 1:]
     weight = (world.count / world.count.sum()).float()  # (n,)
