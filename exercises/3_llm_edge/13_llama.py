@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: F401 (F.scaled_dot_product_attention is yours to call)
 
 import retreat
 
@@ -79,7 +79,6 @@ class LlamaAttention(nn.Module):
         self.n_heads = config.num_attention_heads
         self.n_kv_heads = config.num_key_value_heads
         self.head_dim = config.head_dim
-        C, H, G, hs = config.hidden_size, self.n_heads, self.n_kv_heads, self.head_dim
         # TODO: q_proj, k_proj, v_proj, o_proj: nn.Linear without bias, with the shapes listed
         #       in the module docstring (q: C -> H*hs, k and v: C -> G*hs, o: H*hs -> C).
         pass
@@ -87,8 +86,6 @@ class LlamaAttention(nn.Module):
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 cache: KVCache | None = None) -> torch.Tensor:
         """x: (B, T, C); cos, sin: (T, head_dim) for the new tokens' positions. Returns (B, T, C)."""
-        B, T, _ = x.shape
-        hs = self.head_dim
         # TODO: project and split heads (q: (B, H, T, hs); k, v: (B, G, T, hs)); rotate q and k
         #       (not v) with apply_rope; if there is a cache, k, v = cache.update(self.layer_idx, k, v);
         #       repeat k and v to H heads; attend with a causal mask offset by the S - T cached

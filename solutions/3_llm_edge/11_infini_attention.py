@@ -17,11 +17,16 @@ For each segment s, with Q, K, V its (B, H, L, head_dim) projections:
 
 Retrieve *before* you update: a segment must not read its own (future) tokens from memory.
 M_0 and z_0 are zeros; where the normaliser is 0 the retrieval is 0 (clamp it to eps).
+
+You write elu_plus_one, memory_retrieve, memory_update and InfiniAttention.segment_step;
+forward (given) projects the heads, cuts the segments and carries the memory from one to the next.
 """
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: F401 (F.elu and F.scaled_dot_product_attention are yours to call)
+
+Memory = tuple[torch.Tensor, torch.Tensor]  # (M, z): (B, H, D, D) and (B, H, D)
 
 
 def elu_plus_one(x: torch.Tensor) -> torch.Tensor:
@@ -78,7 +83,7 @@ class InfiniAttention(nn.Module):
         self.o_proj = nn.Linear(d_model, d_model, bias=False)
         self.beta = nn.Parameter(torch.zeros(n_heads))  # gate logit per head; sigmoid(0) = 1/2
 
-    def empty_memory(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def empty_memory(self, batch_size: int) -> Memory:
         """M_0 and z_0: zeros of shape (B, H, head_dim, head_dim) and (B, H, head_dim)."""
         D = self.head_dim
         weight = self.q_proj.weight
@@ -86,8 +91,25 @@ class InfiniAttention(nn.Module):
         norm = torch.zeros(batch_size, self.n_heads, D, dtype=weight.dtype, device=weight.device)
         return memory, norm
 
-    def forward(self, x: torch.Tensor, memory: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def segment_step(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     memory: Memory) -> tuple[torch.Tensor, Memory]:
+        """One segment. q, k, v: (B, H, L, D); memory: (M, z) holding the earlier segments.
+
+        Returns (out, (M, z)): out (B, H, L, D) mixes the memory read and the local causal
+        attention with the gate sigmoid(beta); the new memory also holds this segment.
+        """
+        M, z = memory
+        gate = torch.sigmoid(self.beta).view(1, -1, 1, 1)  # (1, H, 1, 1)
+        ### TODO: local causal attention (F.scaled_dot_product_attention(..., is_causal=True)); read
+        ###       the memory with sigma(q); mix: gate * read + (1 - gate) * local; *then* write
+        ###       sigma(k), v into the memory with self.update. Return the mix and the new memory.
+        local = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, L, D)
+        from_memory = memory_retrieve(elu_plus_one(q), M, z)  # (B, H, L, D)
+        out = gate * from_memory + (1 - gate) * local
+        return out, memory_update(M, z, elu_plus_one(k), v, self.update)
+        ### END
+
+    def forward(self, x: torch.Tensor, memory: Memory | None = None) -> tuple[torch.Tensor, Memory]:
         """x: (B, T, d_model), any T (the last segment may be shorter than segment_len).
 
         `memory` is the (M, z) returned by an earlier call, to continue a stream; None starts
@@ -98,21 +120,11 @@ class InfiniAttention(nn.Module):
         q = self.q_proj(x).view(B, T, H, D).transpose(1, 2)  # (B, H, T, D)
         k = self.k_proj(x).view(B, T, H, D).transpose(1, 2)
         v = self.v_proj(x).view(B, T, H, D).transpose(1, 2)
-        M, z = self.empty_memory(B) if memory is None else memory
-        gate = torch.sigmoid(self.beta).view(1, H, 1, 1)
-        ### TODO: for each segment (slices of segment_len along the T axis): local causal attention
-        ###       (F.scaled_dot_product_attention(..., is_causal=True)); read the memory with
-        ###       sigma(q); mix the two with the gate; *then* write sigma(k), v into the memory
-        ###       with self.update. Concatenate the segments' outputs along T into `out` (B, H, T, D).
+        memory = self.empty_memory(B) if memory is None else memory
         outs = []
-        for start in range(0, T, self.segment_len):
+        for start in range(0, T, self.segment_len):  # segments in order: each reads what the earlier wrote
             seg = slice(start, start + self.segment_len)
-            qs, ks, vs = q[:, :, seg], k[:, :, seg], v[:, :, seg]  # (B, H, L, D)
-            local = F.scaled_dot_product_attention(qs, ks, vs, is_causal=True)
-            from_memory = memory_retrieve(elu_plus_one(qs), M, z)
-            outs.append(gate * from_memory + (1 - gate) * local)
-            M, z = memory_update(M, z, elu_plus_one(ks), vs, self.update)
-        out = torch.cat(outs, dim=2)  # (B, H, T, D)
-        ### END
-        y = out.transpose(1, 2).reshape(B, T, C)
-        return self.o_proj(y), (M, z)
+            out, memory = self.segment_step(q[:, :, seg], k[:, :, seg], v[:, :, seg], memory)
+            outs.append(out)
+        y = torch.cat(outs, dim=2).transpose(1, 2).reshape(B, T, C)  # (B, T, d_model)
+        return self.o_proj(y), memory
