@@ -29,10 +29,22 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SHOTS = Path(os.environ.get("RETREAT_ARTIFACTS", REPO / "test-artifacts")) / "screenshots"
 
+# CI sets RETREAT_REQUIRE_BROWSER=1 so that a missing browser fails instead of skipping quietly
+_REQUIRED = os.environ.get("RETREAT_REQUIRE_BROWSER") == "1"
+
+
+def _missing(reason: str) -> None:
+    if _REQUIRED:
+        pytest.fail(f"{reason} (RETREAT_REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
 if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
-    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
-                allow_module_level=True)
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
+    _missing("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+try:
+    from selenium import webdriver
+except ImportError:
+    _missing("needs selenium (pip install selenium)")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
