@@ -222,3 +222,18 @@ def test_tied_embeddings_share_one_matrix():
     untied = ex.Llama(tiny_config())
     assert untied.lm_head.weight is not untied.model.embed_tokens.weight, \
         "without tie_word_embeddings, lm_head has its own weight"
+
+
+def test_loads_a_checkpoint_with_huggingface_names():
+    cfg = tiny_config(num_attention_heads=8, num_key_value_heads=2, rope_theta=500000.0)
+    g = torch.Generator().manual_seed(5)
+    checkpoint = {name: torch.randn(shape, generator=g) * 0.2 for name, shape in hf_names_and_shapes(cfg).items()}
+    for name in checkpoint:
+        if name.endswith("norm.weight"):
+            checkpoint[name] = 1 + checkpoint[name]
+    model = ex.Llama(cfg).eval()
+    model.load_state_dict(checkpoint, strict=True)
+    ids = torch.randint(0, cfg.vocab_size, (2, 9))
+    with torch.no_grad():
+        assert_close(model(ids), reference_logits(model, ids), "a checkpoint written with HuggingFace's "
+                     "names loads with strict=True and gives the reference logits", atol=1e-5, rtol=1e-4)

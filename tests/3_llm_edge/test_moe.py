@@ -90,6 +90,25 @@ def test_tokens_are_routed_independently():
                  atol=1e-6, rtol=1e-5)
 
 
+def test_each_expert_runs_once_on_the_tokens_that_picked_it():
+    moe = ex.MoELayer(DIM, HIDDEN, n_experts=6, top_k=2)
+    x = torch.randn(50, DIM)
+    rows = {e: [] for e in range(6)}
+    hooks = [expert.register_forward_hook(lambda mod, inp, out, e=e: rows[e].append(inp[0].reshape(-1, DIM).shape[0]))
+             for e, expert in enumerate(moe.experts)]
+    try:
+        _, logits = moe(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    picked = torch.softmax(logits, -1).topk(2, dim=-1).indices
+    for e in range(6):
+        n_e = int((picked == e).any(-1).sum())
+        expected = [n_e] if n_e else []
+        assert_equal(rows[e], expected, f"expert {e} runs once, on exactly the {n_e} tokens that picked it "
+                     "(dispatch by expert, not token by token, and never on tokens that did not pick it)")
+
+
 def test_router_learns_and_unpicked_experts_get_no_gradient():
     moe = ex.MoELayer(DIM, HIDDEN, n_experts=4, top_k=2)
     with torch.no_grad():

@@ -39,6 +39,13 @@ def test_insert_keeps_every_token_in_order():
     assert out.dtype == ids.dtype, "insert_pauses keeps the dtype of the ids"
 
 
+def test_insert_more_pauses_than_tokens():
+    ids = torch.tensor([4, 2])
+    out = ex.insert_pauses(ids, PAUSE, 5, torch.Generator().manual_seed(2))
+    assert_equal(out[out != PAUSE], ids, "with more pauses than tokens, the tokens still come through in order")
+    assert_equal(int((out == PAUSE).sum()), 5, "all n pauses are there")
+
+
 def test_insert_zero_pauses_is_identity():
     ids = torch.arange(7)
     assert_equal(ex.insert_pauses(ids, PAUSE, 0, torch.Generator().manual_seed(1)), ids,
