@@ -28,7 +28,7 @@ except ImportError:
 
 from retreat.course import Course  # noqa: E402
 from retreat.errors import RetreatError  # noqa: E402
-from retreat.site import live, markup  # noqa: E402
+from retreat.site import journal, live, markup  # noqa: E402
 from retreat.site.markup import cell, minutes_text, rel, stage_page  # noqa: E402
 from retreat.site.pages import Site  # noqa: E402
 from retreat.site.progress_page import progress_page, read_state  # noqa: E402
@@ -41,6 +41,7 @@ MARKER = re.compile(r"<!--\s*retreat:([\w-]+)\s*-->")
 _site: Site | None = None
 _learner = None
 _state_dir: Path | None = None
+_journal: journal.Journal | None = None
 
 
 def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
@@ -49,7 +50,7 @@ def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
 
 
 def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
-    global _site, _learner, _state_dir
+    global _site, _learner, _state_dir, _journal
     root = course_root(config)
     course = Course(root)
     try:
@@ -60,11 +61,12 @@ def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
     live.mark_read(_state_dir)
     _learner = read_state(_state_dir)
     _site = Site(roadmap, root, Path(config.docs_dir), _learner.states)
+    _journal = journal.Journal(course, _site)
     config.site_name = roadmap.course.title  # the header and the page titles follow the course
     if roadmap.course.description:
         config.site_description = roadmap.course.description
     if config.nav is not None:
-        config.nav = _splice_nav(config.nav, _site.nav())
+        config.nav = _splice_nav(config.nav, _site.nav() + _journal.nav())
     return config
 
 
@@ -89,6 +91,7 @@ def on_files(files: Files, config):  # noqa: ANN001, ANN201
         rendered[markup.stage_page(stage)] = site.stage_overview(stage)
         for item in stage.items:
             rendered[markup.item_page(stage, item)] = site.item_page(stage, item)
+    _journal.add_pages(rendered, files, config)  # the learner's notes, and a link from each item page
     for src, content in rendered.items():
         if files.get_file_from_path(src) is not None:
             raise PluginError(f"retreat: docs/{src} exists, but the site generates that page from the "
@@ -137,14 +140,46 @@ def on_page_markdown(markdown: str, page, config, files):  # noqa: ANN001, ANN20
                               f"(known: {', '.join(sorted(MARKERS))})")
         return render(site, src)
 
-    markdown = MARKER.sub(replace, markdown)
+    markdown = _sub_outside_code(MARKER, replace, markdown)
     banner = site.notes_banner(src) if src.startswith("notes/") else None
     if banner:
         lines = markdown.split("\n")
-        at = next((n + 1 for n, line in enumerate(lines) if line.startswith("# ")), 0)
+        at = next((n + 1 for n, line in _prose_lines(lines) if line.startswith("# ")), 0)
         lines[at:at] = ["", banner]
         markdown = "\n".join(lines)
     return markdown
+
+
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+INLINE_CODE = re.compile(r"(`+).+?\1")
+
+
+def _prose_lines(lines: list[str]):  # noqa: ANN202 - yields (index, line)
+    """The lines outside fenced code blocks: a marker or heading in an example stays as it is."""
+    fence = None
+    for n, line in enumerate(lines):
+        m = FENCE.match(line)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            continue
+        yield n, line
+
+
+def _sub_outside_code(pattern: re.Pattern, repl, markdown: str) -> str:  # noqa: ANN001
+    """pattern.sub(repl, ...) on the prose only: not in fenced blocks nor in `inline code`."""
+    lines = markdown.split("\n")
+    for n, line in list(_prose_lines(lines)):
+        pieces, last = [], 0
+        for code in INLINE_CODE.finditer(line):
+            pieces += [pattern.sub(repl, line[last:code.start()]), code.group(0)]
+            last = code.end()
+        pieces.append(pattern.sub(repl, line[last:]))
+        lines[n] = "".join(pieces)
+    return "\n".join(lines)
 
 
 def _require_site() -> Site:

@@ -148,6 +148,17 @@ def test_unknown_marker_fails_the_build(course: Course, tmp_path: Path) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_markers_in_code_stay_literal(course: Course, tmp_path: Path) -> None:
+    page = course.root / "docs" / "notes" / "building" / "orthogonality.md"
+    page.write_text("```bash\n# not a title\n<!-- retreat:title -->\n```\n\n"
+                    "# Orthogonality\n\nWrite `<!-- retreat:stats -->` or <!-- retreat:title -->.\n")
+    html = _page(build_site(course, site_dir=tmp_path / "site"), "notes/building/orthogonality")
+    assert "# not a title\n<!-- retreat:title -->" in unescape(re.sub(r"<[^>]+>", "", html)), \
+        "a marker in a fenced block is left alone"
+    assert "<code>&lt;!-- retreat:stats --&gt;</code>" in html, "a marker in inline code is left alone"
+    assert "or Vectors by hand." in _text(html), "a marker in prose is replaced"
+
+
 def test_dead_link_fails_strict_build_with_one_line(course: Course, tmp_path: Path) -> None:
     notes = course.root / "docs" / "notes" / "building" / "projection.md"
     notes.write_text(notes.read_text() + "\nSee [nowhere](missing.md).\n")
