@@ -40,8 +40,8 @@ def mlp_forward_backward(x: torch.Tensor, targets: torch.Tensor,
     logp = softmax.log_softmax(logits, dim=-1)  # (B, C)
     loss = -logp[torch.arange(B), targets].mean()
 
-    # TODO: backward. dloss/dlogits is (softmax(logits) - one_hot(targets)) / B.
-    #       A linear layer y = a @ W + b sends back da = dy @ W.T and gets dW = a.T @ dy and
-    #       db = dy summed over the batch; tanh sends back dh * (1 - tanh**2).
+    # TODO: backward, then return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}.
+    #       d loss / d logits is (softmax(logits) - one_hot(targets)) / B. A linear layer
+    #       y = a @ W + b sends back da = dy @ W.T and gets dW = a.T @ dy and db = dy summed
+    #       over the batch; tanh sends back dh * (1 - tanh**2).
     raise NotImplementedError
-    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}

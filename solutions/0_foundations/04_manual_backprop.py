@@ -40,9 +40,10 @@ def mlp_forward_backward(x: torch.Tensor, targets: torch.Tensor,
     logp = softmax.log_softmax(logits, dim=-1)  # (B, C)
     loss = -logp[torch.arange(B), targets].mean()
 
-    ### TODO: backward. dloss/dlogits is (softmax(logits) - one_hot(targets)) / B.
-    ###       A linear layer y = a @ W + b sends back da = dy @ W.T and gets dW = a.T @ dy and
-    ###       db = dy summed over the batch; tanh sends back dh * (1 - tanh**2).
+    ### TODO: backward, then return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}.
+    ###       d loss / d logits is (softmax(logits) - one_hot(targets)) / B. A linear layer
+    ###       y = a @ W + b sends back da = dy @ W.T and gets dW = a.T @ dy and db = dy summed
+    ###       over the batch; tanh sends back dh * (1 - tanh**2).
     dlogits = logp.exp()  # (B, C), the probabilities
     dlogits[torch.arange(B), targets] -= 1.0
     dlogits = dlogits / B
@@ -52,5 +53,5 @@ def mlp_forward_backward(x: torch.Tensor, targets: torch.Tensor,
     dh_pre = dh * (1.0 - h**2)  # (B, H)
     dW1 = x.T @ dh_pre  # (D, H)
     db1 = dh_pre.sum(dim=0)  # (H,)
-    ### END
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    ### END
