@@ -80,8 +80,16 @@ def structure_problems(course: Course, ex: Exercise) -> list[str]:
         mutants = load_mutants(course.mutants_file(ex), rel)
         if len(mutants) < MIN_MUTANTS:
             problems.append(f"{rel} has {len(mutants)} mutants; at least {MIN_MUTANTS} are expected")
-        for m in mutants:
-            apply_mutant(solution, m, rel)
+        texts = [apply_mutant(solution, m, rel) for m in mutants]
+        if ex.forbid:
+            from retreat.forbid import scan_source
+
+            if scan_source(solution, ex.forbid):
+                problems.append(f"{ex.solution} itself uses a call that {ex.id} forbids")
+            used = {v.name for t in texts for v in scan_source(t, ex.forbid)}
+            for name in ex.forbid:
+                if name not in used:
+                    problems.append(f"forbidden {name}: no mutant uses it, so nothing proves the check catches it")
     except MutantError as exc:
         problems.append(str(exc))
     return problems

@@ -41,6 +41,12 @@ def pytest_configure(config: pytest.Config) -> None:
     path, run_id = os.environ.get(ENV_REPORT), os.environ.get(ENV_RUN_ID)
     if path and run_id and _report is None:
         _report = _Report(path, run_id)
+    forbidden = json.loads(os.environ.get("RETREAT_FORBID") or "[]")
+    graded = os.environ.get("RETREAT_GRADED")
+    if forbidden and graded:
+        from retreat.forbid import install_guards
+
+        install_guards(forbidden, graded)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -106,7 +112,10 @@ def _short(path: str) -> str:
 def _describe(exc: BaseException, tb: Any) -> dict:
     where = _location(tb)
     facts = getattr(exc, "facts", None)
-    if isinstance(exc, NotImplementedError):
+    if type(exc).__name__ == "ForbiddenCall":
+        kind = "forbidden"
+        message = str(exc) + (f" ({where})" if where else "")
+    elif isinstance(exc, NotImplementedError):
         func = None
         for frame in traceback.extract_tb(tb):
             func = frame.name

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retreat.course import ENV_COURSE, ENV_HOME, ENV_OVERRIDES, ENV_TARGET, Course
+from retreat.forbid import ENV_FORBID, ENV_GRADED
 from retreat.grading.plugin import ENV_REPORT, ENV_RUN_ID
 from retreat.grading.verdict import Verdict, read_verdict
 from retreat.grading.worker import Worker, WorkerDied, WorkerPool
@@ -66,6 +67,8 @@ def child_env(course: Course, job: Job, report: Path, run_id: str) -> dict[str, 
     env[ENV_HOME] = str(course.state_dir)
     env[ENV_TARGET] = job.target
     env[ENV_OVERRIDES] = json.dumps(job.overrides)
+    env[ENV_FORBID] = json.dumps(list(job.exercise.forbid))
+    env[ENV_GRADED] = str(graded_file(course, job))
     env[ENV_REPORT] = str(report)
     env[ENV_RUN_ID] = run_id
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ beside the learner's files
@@ -118,6 +121,31 @@ def _run_subprocess(cmd: list[str], env: dict[str, str], cwd: Path, timeout: flo
     return (None if timed_out else returncode), timed_out, tail.text()
 
 
+def graded_file(course: Course, job: Job) -> Path:
+    """The file a job grades: an override (mutant, review copy), the solution, or the learner's file."""
+    ex = job.exercise
+    if ex.id in job.overrides:
+        return Path(job.overrides[ex.id])
+    return course.solution_file(ex) if job.target == "solution" else course.learner_file(ex)
+
+
+def _forbidden_uses(course: Course, job: Job, path: Path) -> str | None:
+    if not job.exercise.forbid:
+        return None
+    from retreat.forbid import scan_source
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        rel = path.relative_to(course.root).as_posix()
+    except ValueError:
+        rel = path.name
+    found = scan_source(text, job.exercise.forbid)
+    return "; ".join(v.message(rel) for v in found[:3]) if found else None
+
+
 def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
     """Run the tests in a child (a fresh interpreter, or a fork of a warm worker) and read the verdict.
 
@@ -126,8 +154,7 @@ def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
     ex = job.exercise
     timeout = job.timeout or ex.timeout
     run_id = uuid.uuid4().hex
-    graded = Path(job.overrides.get(ex.id) or (course.solution_file(ex) if job.target == "solution"
-                                               else course.learner_file(ex)))
+    graded = graded_file(course, job)
     digest = file_hash(graded)
     with tempfile.TemporaryDirectory(prefix="retreat-run-") as tmp:
         report = Path(tmp) / "report.jsonl"
@@ -146,7 +173,11 @@ def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
                 return replace(verdict, ok=False, problem_kind="crashed",
                                problem="the check killed the process that runs it (the worker was replaced)")
         duration = time.monotonic() - started
-        return read_verdict(ex.id, report, run_id, returncode, timed_out, timeout, duration, tail, digest)
+        verdict = read_verdict(ex.id, report, run_id, returncode, timed_out, timeout, duration, tail, digest)
+    forbidden = _forbidden_uses(course, job, graded)
+    if forbidden:
+        return replace(verdict, ok=False, problem_kind="forbidden", problem=forbidden)
+    return verdict
 
 
 def run_pooled(course: Course, job: Job, pool: WorkerPool) -> Verdict:

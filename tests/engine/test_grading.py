@@ -124,3 +124,18 @@ def test_check_json_lists_every_test(course_dir: Path) -> None:
     data = json.loads(r.stdout)
     assert r.returncode == 1 and data["ok"] is False and data["total"] == 2
     assert {t["title"] for t in data["tests"]} == {"adds small numbers", "adds negatives"}
+
+
+def test_forbidden_call_is_named_by_the_static_scan(course_dir: Path) -> None:
+    _write(course_dir, "01_add.py", "from operator import add as plus\n\n\ndef add(a, b):\n    return plus(a, b)\n")
+    v = _grade(course_dir, "add")
+    assert not v.ok and v.problem_kind == "forbidden", v
+    assert "exercises/basics/01_add.py:1 uses from operator import add (operator.add)" in v.problem
+
+
+def test_forbidden_call_hidden_from_the_scan_is_caught_at_run_time(course_dir: Path) -> None:
+    _write(course_dir, "01_add.py", "import operator\n\n\ndef add(a, b):\n"
+                                    "    return getattr(operator, 'ad' + 'd')(a, b)\n")
+    v = _grade(course_dir, "add")
+    assert not v.ok and v.passed == 0, v
+    assert v.tests[0].kind == "forbidden" and "line 5 calls operator.add" in v.tests[0].message, v.tests[0]
