@@ -89,3 +89,21 @@ def test_cached_greedy_generation_equals_huggingface_generate(name):
     assert_equal(ours, theirs, f"[{name}] cached greedy generation equals HF's greedy generate")
     assert_equal(sol.generate(model, ids, 24, use_cache=False), ours,
                  f"[{name}] uncached generation gives the same tokens")
+
+
+def test_tied_embeddings_checkpoint_matches_huggingface():
+    sol = retreat.load_solution("llama")
+    fields = dict(vocab_size=101, hidden_size=32, intermediate_size=72, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=256,
+                  tie_word_embeddings=True)
+    hf = transformers.LlamaForCausalLM(transformers.LlamaConfig(**fields, attn_implementation="eager")).eval()
+    with torch.no_grad():
+        for p in hf.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    model = sol.Llama(sol.LlamaConfig(**fields)).eval()
+    model.load_state_dict(hf.state_dict(), strict=True)
+    assert model.lm_head.weight is model.model.embed_tokens.weight, "the head stays tied after loading"
+    ids = torch.randint(0, 101, (2, 9))
+    with torch.no_grad():
+        assert_close(model(ids), hf(ids).logits, "tied-embedding logits (and rms_norm_eps=1e-5) equal HF's",
+                     atol=1e-5, rtol=1e-5)
