@@ -145,13 +145,14 @@ def test_multi_head_model_matches_reference():
 
 
 def test_grouped_query_model_matches_reference():
-    for heads, kv_heads, theta in [(4, 2, 10000.0), (8, 1, 500000.0), (4, 1, 1000.0)]:
-        cfg = tiny_config(num_attention_heads=heads, num_key_value_heads=kv_heads, rope_theta=theta)
+    for heads, kv_heads, theta, eps in [(4, 2, 10000.0, 1e-6), (8, 1, 500000.0, 1e-6), (4, 1, 1000.0, 0.3)]:
+        cfg = tiny_config(num_attention_heads=heads, num_key_value_heads=kv_heads, rope_theta=theta, rms_norm_eps=eps)
         model = build(cfg)
         ids = torch.randint(0, cfg.vocab_size, (2, 13))
         with torch.no_grad():
             assert_close(model(ids), reference_logits(model, ids), f"GQA ({heads} query heads, {kv_heads} kv "
-                         f"heads, rope_theta={theta:g}) matches the reference", atol=1e-5, rtol=1e-4)
+                         f"heads, rope_theta={theta:g}, rms_norm_eps={eps:g}) matches the reference",
+                         atol=1e-5, rtol=1e-4)
 
 
 def test_cached_logits_equal_full_forward():
