@@ -38,6 +38,16 @@ CREATE TABLE IF NOT EXISTS attempts (
     outcome TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS attempts_item ON attempts (item, started);
+-- The spaced-review schedule of passed items (retreat/review.py); no row: first review a day after the pass.
+CREATE TABLE IF NOT EXISTS reviews (
+    item TEXT PRIMARY KEY,
+    step INTEGER NOT NULL,
+    due REAL NOT NULL,
+    last_at REAL NOT NULL,
+    last_ok INTEGER NOT NULL,
+    reviews INTEGER NOT NULL DEFAULT 0,
+    lapses INTEGER NOT NULL DEFAULT 0
+);
 """
 
 
