@@ -48,8 +48,9 @@ class MoELayer(nn.Module):
         shape = x.shape
         x = x.reshape(-1, shape[-1])  # (N, C)
         router_logits = self.gate(x)  # (N, E)
-        # TODO: softmax over the experts, take the top_k probabilities and their expert ids,
-        #       renormalise the k weights to sum to 1 (then cast them to x.dtype).
+        # TODO: softmax over the experts; the top_k probabilities and their expert ids go in
+        #       `weights` (N, k) and `chosen` (N, k); renormalise each token's k weights to sum
+        #       to 1 (then cast them to x.dtype).
         raise NotImplementedError
         y = torch.zeros_like(x)  # (N, C)
         # TODO: dispatch by expert: for each expert e, find the (token, slot) pairs where

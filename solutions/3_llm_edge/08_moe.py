@@ -48,8 +48,9 @@ class MoELayer(nn.Module):
         shape = x.shape
         x = x.reshape(-1, shape[-1])  # (N, C)
         router_logits = self.gate(x)  # (N, E)
-        ### TODO: softmax over the experts, take the top_k probabilities and their expert ids,
-        ###       renormalise the k weights to sum to 1 (then cast them to x.dtype).
+        ### TODO: softmax over the experts; the top_k probabilities and their expert ids go in
+        ###       `weights` (N, k) and `chosen` (N, k); renormalise each token's k weights to sum
+        ###       to 1 (then cast them to x.dtype).
         probs = F.softmax(router_logits, dim=-1, dtype=torch.float)  # (N, E)
         weights, chosen = probs.topk(self.top_k, dim=-1)  # (N, k), (N, k)
         weights = (weights / weights.sum(dim=-1, keepdim=True)).to(x.dtype)
