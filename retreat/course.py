@@ -16,6 +16,9 @@ from retreat.errors import CourseNotFound, UsageProblem
 from retreat.roadmap import Exercise, Roadmap
 
 ROADMAP_FILE = "roadmap.yaml"
+OVERLAY_FILE = "my-roadmap.yaml"  # the learner's own additions, skips, order and pace (retreat/overlay.py)
+JOURNAL_DIR = "journal"  # the learner's notes, one <item id>.md each; course updates never touch it
+ENV_JOURNAL = "RETREAT_JOURNAL"
 # The grader sets these in the child process that runs a test module.
 ENV_COURSE = "RETREAT_COURSE"
 ENV_HOME = "RETREAT_HOME"
@@ -44,6 +47,8 @@ def find_course_root(start: Path | None = None) -> Path:
 @dataclass
 class Course:
     root: Path
+    personal: bool = True
+    """Lay the learner's my-roadmap.yaml over the course's roadmap (off for course-author checks)."""
 
     @classmethod
     def find(cls, start: Path | None = None) -> Course:
@@ -59,7 +64,14 @@ class Course:
     def roadmap(self) -> Roadmap:
         from retreat.roadmap_load import load_roadmap
 
-        return load_roadmap(self.root, cache_dir=self.state_dir / "cache")
+        return load_roadmap(self.root, cache_dir=self.state_dir / "cache",
+                            overlay=OVERLAY_FILE if self.personal else None)
+
+    @cached_property
+    def journal_dir(self) -> Path:
+        """The learner's notes: $RETREAT_JOURNAL, or journal/ under the course root."""
+        env = os.environ.get(ENV_JOURNAL)
+        return Path(env).expanduser().resolve() if env else self.root / JOURNAL_DIR
 
     def exercise(self, item_id: str) -> Exercise:
         item = self.roadmap.get(item_id)

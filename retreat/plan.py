@@ -3,7 +3,7 @@ and the learner's item states (no I/O, no torch)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from retreat.progress import ItemState
 from retreat.roadmap import Exercise, Item, Roadmap, Stage
@@ -37,8 +37,21 @@ class StageSummary:
     max_points: int
 
 
+def with_overlay_skips(roadmap: Roadmap, states: dict[str, ItemState]) -> dict[str, ItemState]:
+    """The learner's states plus the items their my-roadmap.yaml skips (unless already complete):
+    skipped for planning, with nothing written to the progress database."""
+    if not roadmap.skipped:
+        return states
+    merged = dict(states)
+    for item_id in roadmap.skipped:
+        if not merged.get(item_id, ItemState(item_id)).complete:
+            merged[item_id] = replace(merged.get(item_id, ItemState(item_id)), status="skipped")
+    return merged
+
+
 def views(roadmap: Roadmap, states: dict[str, ItemState]) -> list[ItemView]:
     """Every item in roadmap order, with its state and what locks it."""
+    states = with_overlay_skips(roadmap, states)
     by_id = {i.id: i for i in roadmap.items}
     out = []
     for stage in roadmap.stages:
@@ -70,6 +83,7 @@ def current_exercise(roadmap: Roadmap, states: dict[str, ItemState]) -> ItemView
 
 
 def stage_summaries(roadmap: Roadmap, states: dict[str, ItemState]) -> list[StageSummary]:
+    states = with_overlay_skips(roadmap, states)
     out = []
     for stage in roadmap.stages:
         counted = [i for i in stage.items if not i.optional]

@@ -138,6 +138,11 @@ class Roadmap:
     stages: tuple[Stage, ...]
     files: tuple[str, ...] = field(default=())
     """Every file the roadmap was read from, relative to the course root."""
+    skipped: tuple[str, ...] = ()
+    """Course items the learner skips in their overlay (my-roadmap.yaml): planned as skipped,
+    without a record in the progress database."""
+    added: tuple[str, ...] = ()
+    """Ids of the items the learner added in their overlay."""
 
     @property
     def items(self) -> tuple[Item, ...]:

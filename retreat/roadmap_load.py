@@ -18,11 +18,11 @@ from retreat.errors import RoadmapError
 from retreat.roadmap import FORMAT_VERSION, ITEM_KINDS, Course, Exercise, Roadmap, Stage
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Doc:
+class YamlDoc:
     """Parsed YAML plus the line of every value, keyed by its path of keys and indices."""
 
     def __init__(self, path: Path, rel: str) -> None:
@@ -76,7 +76,7 @@ def _field_name(prefix: str, loc: tuple) -> str:
     return ".".join(parts)
 
 
-def _validate(cls: type, data: Any, doc: _Doc, path: tuple, label: str) -> Any:
+def validate(cls: type, data: Any, doc: YamlDoc, path: tuple, label: str) -> Any:
     from pydantic import TypeAdapter, ValidationError
 
     if not isinstance(data, dict):
@@ -96,7 +96,7 @@ def _validate(cls: type, data: Any, doc: _Doc, path: tuple, label: str) -> Any:
         raise doc.fail(return_path, name, msg[0].lower() + msg[1:]) from None
 
 
-def _load_items(raw_items: Any, doc: _Doc, path: tuple, stage_id: str) -> list:
+def load_items(raw_items: Any, doc: YamlDoc, path: tuple, stage_id: str) -> list:
     if not isinstance(raw_items, list):
         raise doc.fail(path, f"stage {stage_id!r}: items", "expected a list of items")
     items = []
@@ -109,14 +109,14 @@ def _load_items(raw_items: Any, doc: _Doc, path: tuple, stage_id: str) -> list:
         if kind not in ITEM_KINDS:
             raise doc.fail(p + ("kind",), f"{label}.kind",
                            f"unknown kind {kind!r}; expected one of {', '.join(ITEM_KINDS)}")
-        item = _validate(ITEM_KINDS[kind], raw, doc, p, label)
+        item = validate(ITEM_KINDS[kind], raw, doc, p, label)
         if not ID_PATTERN.match(item.id):
             raise doc.fail(p + ("id",), f"{label}.id", "ids are kebab-case: lowercase letters, digits and '-'")
         items.append((item, doc, p))
     return items
 
 
-def _check_graph(located: list, root: Path, check_files: bool) -> None:
+def check_graph(located: list, root: Path, check_files: bool) -> None:
     seen: dict[str, tuple] = {}
     for item, doc, p in located:
         if item.id in seen:
@@ -166,9 +166,24 @@ def _check_graph(located: list, root: Path, check_files: bool) -> None:
             raise doc.fail(p + ("notes",), f"item {item.id!r}.notes", f"file not found: docs/{item.notes}")
 
 
-def parse_roadmap(root: Path, check_files: bool = True, filename: str = "roadmap.yaml") -> Roadmap:
-    """Read and validate the roadmap; raise `RoadmapError` on the first problem."""
-    doc = _Doc(root / filename, filename)
+def parse_roadmap(root: Path, check_files: bool = True, filename: str = "roadmap.yaml",
+                  overlay: str | None = None) -> Roadmap:
+    """Read and validate the roadmap; raise `RoadmapError` on the first problem.
+
+    With `overlay` (the learner's my-roadmap.yaml, if that file exists), the result is the
+    learner's roadmap: the course's own with their additions, skips, order and pace applied.
+    """
+    roadmap, located = _parse_course(root, check_files, filename)
+    if overlay and (root / overlay).is_file():
+        from retreat.overlay import apply_overlay
+
+        roadmap = apply_overlay(root, roadmap, located, overlay, check_files)
+    return roadmap
+
+
+def _parse_course(root: Path, check_files: bool, filename: str) -> tuple[Roadmap, list]:
+    """The course's own roadmap, and every item located as (item, its YamlDoc, its key path)."""
+    doc = YamlDoc(root / filename, filename)
     data = doc.data
     if not isinstance(data, dict):
         raise doc.fail((), None, "expected a mapping with format_version, course and stages")
@@ -184,7 +199,7 @@ def parse_roadmap(root: Path, check_files: bool = True, filename: str = "roadmap
         raise doc.fail((key,), key, "unknown field (expected format_version, course, stages)")
     if "course" not in data:
         raise doc.fail((), "course", "required field is missing")
-    course = _validate(Course, data["course"], doc, ("course",), "course")
+    course = validate(Course, data["course"], doc, ("course",), "course")
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise doc.fail(("stages",), "stages", "expected a non-empty list of stages")
@@ -215,48 +230,56 @@ def parse_roadmap(root: Path, check_files: bool = True, filename: str = "roadmap
                     raise doc.fail(ip, f"stage {raw['id']!r}.include", "expected a file path or a list of them")
                 if not (root / inc).is_file():
                     raise doc.fail(ip, f"stage {raw['id']!r}.include", f"file not found: {inc}")
-                sdoc = _Doc(root / inc, inc)
+                sdoc = YamlDoc(root / inc, inc)
                 files.append(inc)
                 if not isinstance(sdoc.data, dict) or set(sdoc.data) != {"items"}:
                     raise sdoc.fail((), None, "an included stage file holds one key, 'items', a list of items")
-                items.extend(_load_items(sdoc.data["items"] or [], sdoc, ("items",), raw["id"]))
+                items.extend(load_items(sdoc.data["items"] or [], sdoc, ("items",), raw["id"]))
             source = includes[0]
         else:
-            items = _load_items(raw["items"], doc, sp + ("items",), raw["id"])
+            items = load_items(raw["items"], doc, sp + ("items",), raw["id"])
             source = filename
         located.extend(items)
         stages.append(Stage(id=raw["id"], title=raw["title"], dir=raw["dir"], summary=str(raw.get("summary", "")),
                             items=tuple(i for i, _, _ in items), source=source))
-    _check_graph(located, root, check_files)
-    return Roadmap(format_version=version, course=course, stages=tuple(stages), files=tuple(files))
+    check_graph(located, root, check_files)
+    return Roadmap(format_version=version, course=course, stages=tuple(stages), files=tuple(files)), located
 
 
-def _fingerprint(root: Path, files: tuple[str, ...]) -> str:
+def _fingerprint(root: Path, files: tuple[str, ...], overlay: str | None) -> str:
     h = hashlib.sha256(str(_CACHE_VERSION).encode())
     for rel in files:
         try:
             h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
         except OSError:
             return ""
+    if overlay:  # whether the learner's overlay exists is part of the key, and so is its content
+        try:
+            h.update(b"overlay\0" + overlay.encode() + b"\0" + (root / overlay).read_bytes())
+        except FileNotFoundError:
+            h.update(b"no overlay\0" + overlay.encode())
+        except OSError:
+            return ""
     return h.hexdigest()
 
 
-def load_roadmap(root: Path, cache_dir: Path | None = None) -> Roadmap:
-    """The validated roadmap, from the cache when no roadmap file changed since it was written."""
-    cache = cache_dir / "roadmap.pickle" if cache_dir else None
+def load_roadmap(root: Path, cache_dir: Path | None = None, overlay: str | None = None) -> Roadmap:
+    """The validated roadmap (with the learner's `overlay` applied, if given and present), from the
+    cache when no file it depends on changed since it was written."""
+    cache = cache_dir / ("roadmap+overlay.pickle" if overlay else "roadmap.pickle") if cache_dir else None
     if cache and cache.is_file():
         try:
             key, files, roadmap = pickle.loads(cache.read_bytes())
-            if key and key == _fingerprint(root, files) and _files_present(root, roadmap):
+            if key and key == _fingerprint(root, files, overlay) and _files_present(root, roadmap):
                 return roadmap
         except Exception:  # noqa: BLE001 - any unreadable cache is simply rebuilt
             pass
-    roadmap = parse_roadmap(root)
+    roadmap = parse_roadmap(root, overlay=overlay)
     if cache:
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps((_fingerprint(root, roadmap.files), roadmap.files, roadmap)))
+            tmp.write_bytes(pickle.dumps((_fingerprint(root, roadmap.files, overlay), roadmap.files, roadmap)))
             tmp.replace(cache)
         except OSError:
             pass
