@@ -3,18 +3,27 @@
 Every write is one short IMMEDIATE transaction, so a crash mid-write leaves the previous state
 and two processes at once both land their records. A database that cannot be read is set aside
 with a timestamped name and rebuilt, with a warning; nothing is deleted.
+
+The layout is versioned: `meta.schema_version` says which version a database has, and
+`MIGRATIONS[n]` turns version n into n + 1. Opening an older database copies it aside
+(`progress.sqlite3.v<n>-<time>`), then runs the missing steps in one transaction, so a crash
+in mid-migration leaves the old version whole. Version 0 is a database from before the meta
+table. A database from a newer retreat is left untouched, with an error. Tables that are only
+ever added (`CREATE TABLE IF NOT EXISTS` in `_SCHEMA`) need no migration.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from retreat.errors import RetreatError
+
+SCHEMA_VERSION = 2
 DB_NAME = "progress.sqlite3"
 STATUSES = ("passed", "done", "skipped")
 
@@ -35,7 +44,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     total INTEGER NOT NULL,
     ok INTEGER NOT NULL,
     file_hash TEXT,
-    outcome TEXT NOT NULL DEFAULT ''
+    outcome TEXT NOT NULL DEFAULT '',
+    unofficial TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_item ON attempts (item, started);
 -- The spaced-review schedule of passed items (retreat/review.py); no row: first review a day after the pass.
@@ -51,6 +61,52 @@ CREATE TABLE IF NOT EXISTS reviews (
 """
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a script (a ';' inside a comment or a string does not split one)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            yield buf
+            buf = ""
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _v0_to_v1(conn: sqlite3.Connection) -> None:
+    """Before the meta table: add what version 1 has and an older layout lacks."""
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, status TEXT CHECK (status IN "
+                 "('passed', 'done', 'skipped')), status_at REAL, hints_shown INTEGER NOT NULL DEFAULT 0)")
+    conn.execute("CREATE TABLE IF NOT EXISTS attempts (seq INTEGER PRIMARY KEY AUTOINCREMENT, item TEXT NOT NULL, "
+                 "started REAL NOT NULL, duration REAL NOT NULL, passed INTEGER NOT NULL, total INTEGER NOT NULL, "
+                 "ok INTEGER NOT NULL)")
+    for table, column, decl in (("items", "status_at", "REAL"),
+                                ("items", "hints_shown", "INTEGER NOT NULL DEFAULT 0"),
+                                ("attempts", "file_hash", "TEXT"),
+                                ("attempts", "outcome", "TEXT NOT NULL DEFAULT ''")):
+        if column not in _columns(conn, table):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    conn.execute("UPDATE attempts SET outcome = CASE WHEN ok THEN 'passed' ELSE 'failed' END WHERE outcome = ''")
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """Attempts say why a grade was unofficial (a course file changed since the course was locked)."""
+    if "unofficial" not in _columns(conn, "attempts"):
+        conn.execute("ALTER TABLE attempts ADD COLUMN unofficial TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v0_to_v1, _v1_to_v2)
+"""MIGRATIONS[n] turns a version-n database into version n + 1, inside the caller's transaction."""
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+class NewerDatabase(RetreatError):
+    """The database was written by a newer retreat: this one neither sets it aside nor writes it."""
+
+
 @dataclass(frozen=True)
 class Attempt:
     item: str
@@ -61,6 +117,7 @@ class Attempt:
     ok: bool
     file_hash: str | None
     outcome: str
+    unofficial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,15 +194,37 @@ class Progress:
         check = conn.execute("PRAGMA quick_check").fetchone()
         if check and check[0] != "ok":
             raise sqlite3.DatabaseError(f"integrity check failed: {check[0]}")
+        version = _version(conn)
+        if version is not None and version > SCHEMA_VERSION:
+            conn.close()
+            raise NewerDatabase(f"{self.path} has schema version {version}, newer than this retreat knows "
+                                f"({SCHEMA_VERSION}): upgrade retreat (pip install -e .) to read it")
+        if version is not None and version < SCHEMA_VERSION:
+            self._copy_aside(conn, version)
         with _transaction(conn):
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"schema version {row[0]} is newer than this retreat knows")
+            version = _version(conn)  # another process may have migrated it meanwhile
+            for step in MIGRATIONS[version:] if version is not None else ():
+                step(conn)
+            for stmt in _statements(_SCHEMA):  # a new database, or tables added since
+                conn.execute(stmt)
+            if version != SCHEMA_VERSION:
+                conn.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) "
+                             "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+
+    def _copy_aside(self, conn: sqlite3.Connection, version: int) -> Path:
+        """A consistent copy of a database about to be migrated, beside it."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{DB_NAME}.v{version}-{stamp}")
+        n = 1
+        while target.exists():
+            target = self.path.with_name(f"{DB_NAME}.v{version}-{stamp}-{n}")
+            n += 1
+        copy = sqlite3.connect(target)
+        try:
+            conn.backup(copy)
+        finally:
+            copy.close()
+        return target
 
     def close(self) -> None:
         if self._conn is not None:
@@ -172,13 +251,13 @@ class Progress:
         return self.states().get(item_id, ItemState(item_id))
 
     def attempts(self, item_id: str | None = None) -> list[Attempt]:
-        sql = "SELECT item, started, duration, passed, total, ok, file_hash, outcome FROM attempts"
+        sql = "SELECT item, started, duration, passed, total, ok, file_hash, outcome, unofficial FROM attempts"
         args: tuple = ()
         if item_id is not None:
             sql += " WHERE item = ?"
             args = (item_id,)
         rows = self.conn.execute(sql + " ORDER BY started, seq", args).fetchall()
-        return [Attempt(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
+        return [Attempt(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8]) for r in rows]
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -186,13 +265,14 @@ class Progress:
 
     # -- writes -----------------------------------------------------------------------------
     def record_attempt(self, item_id: str, *, started: float, duration: float, passed: int, total: int,
-                       ok: bool, file_hash: str | None, outcome: str) -> None:
-        """Store one graded run; a passing run also marks the item passed."""
+                       ok: bool, file_hash: str | None, outcome: str, unofficial: str | None = None) -> None:
+        """Store one graded run; a passing run also marks the item passed. `unofficial` says why
+        the grade cannot be trusted, if it cannot (retreat/integrity.py)."""
         with _transaction(self.conn) as c:
             c.execute(
-                "INSERT INTO attempts (item, started, duration, passed, total, ok, file_hash, outcome)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (item_id, started, duration, passed, total, int(ok), file_hash, outcome),
+                "INSERT INTO attempts (item, started, duration, passed, total, ok, file_hash, outcome, unofficial)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item_id, started, duration, passed, total, int(ok), file_hash, outcome, unofficial),
             )
             if ok:
                 c.execute(
@@ -227,6 +307,20 @@ class Progress:
         with _transaction(self.conn) as c:
             c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                       (key, value))
+
+
+def _version(conn: sqlite3.Connection) -> int | None:
+    """The database's schema version: None for an empty database, 0 for one from before `meta`."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables - {"sqlite_sequence"}:
+        return None
+    if "meta" not in tables:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        return int(row[0]) if row else 0
+    except ValueError:
+        raise sqlite3.DatabaseError(f"unreadable schema version {row[0]!r}") from None
 
 
 @contextmanager
