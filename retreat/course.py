@@ -103,6 +103,10 @@ def current_course() -> Course:
     return _course_cache[key]
 
 
+# Called before any course module runs; the grading plugin snapshots the test helpers here.
+BEFORE_COURSE_IMPORT: list = []
+
+
 def import_file(path: Path, module_name: str) -> ModuleType:
     """Import a Python file as a fresh module registered under `module_name`."""
     if module_name in sys.modules:
@@ -112,6 +116,8 @@ def import_file(path: Path, module_name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    for hook in BEFORE_COURSE_IMPORT:
+        hook()
     sys.modules[module_name] = module  # dataclasses and pickling look the module up here
     try:
         spec.loader.exec_module(module)

@@ -38,9 +38,14 @@ _report: _Report | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _report
-    path, run_id = os.environ.get(ENV_REPORT), os.environ.get(ENV_RUN_ID)
+    # The report's location and run id stay with the plugin: code under test cannot read them
+    # from the environment to write a report of its own.
+    path, run_id = os.environ.pop(ENV_REPORT, None), os.environ.pop(ENV_RUN_ID, None)
     if path and run_id and _report is None:
         _report = _Report(path, run_id)
+        from retreat.course import BEFORE_COURSE_IMPORT
+
+        BEFORE_COURSE_IMPORT.append(_snapshot_helpers)
     forbidden = json.loads(os.environ.get("RETREAT_FORBID") or "[]")
     graded = os.environ.get("RETREAT_GRADED")
     if forbidden and graded:
@@ -72,9 +77,41 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         _report.collected += 1
 
 
+# The checks the tests rely on; code under test that replaces one makes every later verdict meaningless.
+_GUARDED = (("retreat.testing", "assert_close"), ("retreat.testing", "assert_equal"),
+            ("retreat.testing", "describe_mismatch"), ("torch.testing", "assert_close"), ("torch", "allclose"),
+            ("torch", "equal"), ("torch", "isclose"), ("builtins", "isinstance"), ("builtins", "len"),
+            ("builtins", "all"), ("builtins", "any"), ("builtins", "abs"), ("math", "isclose"))
+_originals: dict[tuple[str, str], object] = {}
+
+
+def _snapshot_helpers() -> None:
+    """Remember the checks as they are before a course module runs (called by the course loader)."""
+    for module_name, attr in _GUARDED:
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, attr):
+            _originals.setdefault((module_name, attr), getattr(module, attr))
+
+
+def _tampered() -> str | None:
+    for (module_name, attr), original in _originals.items():
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, attr, None) is not original:
+            return f"{module_name}.{attr}"
+    return None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report = yield
+    if _report is not None and report.when == "call" and report.outcome == "passed" and (name := _tampered()):
+        # A pass obtained after the checks themselves were replaced is not a pass.
+        report.outcome = "failed"
+        _report.write("result", nodeid=report.nodeid, when=report.when, outcome="failed",
+                      duration=report.duration, kind="tampered",
+                      message=f"the code replaced {name}, which the tests use to check it; "
+                              "an exercise must not change the testing tools")
+        return report
     if _report is not None and (report.when == "call" or report.outcome != "passed"):
         details: dict = {}
         if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
@@ -126,6 +163,10 @@ def _describe(exc: BaseException, tb: Any) -> dict:
     elif isinstance(exc, AssertionError):
         kind = "assertion"
         message = str(exc).strip() or "an assertion failed (no message)"
+    elif isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
+        kind = "memory"
+        message = ("ran out of memory: the code tried to allocate more than a check may use "
+                   f"({os.environ.get('RETREAT_MEMORY_MB', '4096')} MB)" + (f" ({where})" if where else ""))
     elif isinstance(exc, SystemExit):
         kind = "exit"
         message = f"the code called sys.exit({exc.code!r}); an exercise must return, not exit"

@@ -28,6 +28,20 @@ from retreat.grading.worker import Worker, WorkerDied, WorkerPool
 from retreat.roadmap import Exercise
 
 _TAIL_BYTES = 16_384
+# Address space a check may map: torch itself maps under 1 GiB; a learner's runaway allocation
+# then fails as a MemoryError in the test instead of taking the machine down.
+MEMORY_LIMIT_MB = int(os.environ.get("RETREAT_MEMORY_MB", "4096"))
+
+
+def limit_memory(megabytes: int = MEMORY_LIMIT_MB) -> None:
+    """Cap the calling process's address space (called in the child, before the tests run)."""
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,7 @@ def _kill_group(pgid: int) -> None:
 
 def _run_subprocess(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float) -> tuple[int | None, bool, str]:
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=limit_memory)
     tail = _Tail(proc.stdout)
     tail.start()
     timed_out = False

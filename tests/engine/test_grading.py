@@ -139,3 +139,33 @@ def test_forbidden_call_hidden_from_the_scan_is_caught_at_run_time(course_dir: P
     v = _grade(course_dir, "add")
     assert not v.ok and v.passed == 0, v
     assert v.tests[0].kind == "forbidden" and "line 5 calls operator.add" in v.tests[0].message, v.tests[0]
+
+
+def test_unbounded_allocation_is_a_memory_failure(course_dir: Path) -> None:
+    _write(course_dir, "04_boom.py", "def square(x):\n    hog = []\n    while True:\n"
+                                     "        hog.append(bytearray(256 * 1024 * 1024))\n")
+    v = _grade(course_dir, "boom")
+    assert not v.ok and v.tests and v.tests[0].kind == "memory", v
+    assert "ran out of memory" in v.tests[0].message
+
+
+def test_megabytes_of_output_do_not_matter(course_dir: Path) -> None:
+    _write(course_dir, "01_add.py", "import sys\n\ndef add(a, b):\n    sys.stdout.write('x' * 20_000_000)\n"
+                                    "    print('y' * 5_000_000, file=sys.stderr)\n    return a + b\n")
+    v = _grade(course_dir, "add")
+    assert v.ok, v.problem
+    assert len(v.output_tail) <= 20_000
+
+
+def test_replacing_the_test_helpers_is_not_a_pass(course_dir: Path) -> None:
+    _write(course_dir, "01_add.py", "import math\nmath.isclose = lambda *a, **k: True\n\n"
+                                    "def add(a, b):\n    return a + b\n")
+    v = _grade(course_dir, "add")
+    assert not v.ok and v.tests[0].kind == "tampered", v
+    assert "math.isclose" in v.tests[0].message
+
+
+def test_the_report_location_is_hidden_from_the_code(course_dir: Path) -> None:
+    _write(course_dir, "01_add.py", "import os\nassert 'RETREAT_REPORT' not in os.environ\n"
+                                    "assert 'RETREAT_RUN_ID' not in os.environ\n\ndef add(a, b):\n    return a + b\n")
+    assert _grade(course_dir, "add").ok
