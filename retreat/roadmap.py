@@ -99,8 +99,58 @@ class Reading:
     """A notes page that goes with it, relative to docs/."""
 
 
-Item = Exercise | Reading
-ITEM_KINDS: dict[str, type] = {"exercise": Exercise, "reading": Reading}
+@dataclass(frozen=True)
+class Question:
+    """One question of a quiz: pick one choice, pick several, or give a number."""
+
+    __pydantic_config__ = _STRICT
+    prompt: str
+    """The question (Markdown)."""
+    answer: int | tuple[int, ...] | float
+    """The right answer: a choice's index from 0 (single), a list of indices (multiple), or a number."""
+    kind: Literal["single", "multiple", "number"] = "single"
+    """single: one choice is right; multiple: every right choice must be picked; number: a value."""
+    choices: tuple[str, ...] = ()
+    """The choices, shown as a), b), c)... (two or more; none for a number)."""
+    tolerance: float = 0.0
+    """For a number: how far from `answer` an answer may be and still be right."""
+    explanation: str = ""
+    """Why the answer is right, shown after answering (never on the site)."""
+
+
+@dataclass(frozen=True)
+class Quiz:
+    """Short questions on ideas code cannot show, asked in the terminal by `retreat quiz ID`."""
+
+    __pydantic_config__ = _STRICT
+    id: str
+    """Stable kebab-case id; progress is keyed on it."""
+    title: str
+    """Shown in lists and on the site."""
+    questions: tuple[Question, ...]
+    """The questions, asked in order."""
+    kind: Literal["quiz"] = "quiz"
+    """Item kind."""
+    summary: str = ""
+    """What the questions are about, in a sentence."""
+    requires: tuple[str, ...] = ()
+    """Ids of items that must be passed or done first (the reading or exercise the quiz is about)."""
+    pass_mark: float = 1.0
+    """The fraction of questions that must be right to pass (1.0: all of them)."""
+    points: int = 3
+    """Points awarded when passed."""
+    minutes: int = 10
+    """Estimated time, in minutes."""
+    optional: bool = False
+    """Optional items never block others and do not count towards completion."""
+    day: int | None = None
+    """Day of the suggested study plan on which this item falls."""
+    notes: str | None = None
+    """The notes page the questions are about, relative to docs/."""
+
+
+Item = Exercise | Reading | Quiz
+ITEM_KINDS: dict[str, type] = {"exercise": Exercise, "reading": Reading, "quiz": Quiz}
 
 
 @dataclass(frozen=True)

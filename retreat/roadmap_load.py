@@ -112,6 +112,11 @@ def load_items(raw_items: Any, doc: YamlDoc, path: tuple, stage_id: str) -> list
         item = validate(ITEM_KINDS[kind], raw, doc, p, label)
         if not ID_PATTERN.match(item.id):
             raise doc.fail(p + ("id",), f"{label}.id", "ids are kebab-case: lowercase letters, digits and '-'")
+        if kind == "quiz":
+            from retreat.quiz import problem
+
+            if found := problem(item):
+                raise doc.fail(p + found[0], f"{label}.{found[1]}", found[2])
         items.append((item, doc, p))
     return items
 

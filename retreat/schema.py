@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from retreat.roadmap import Course, Exercise, Reading
+from retreat.roadmap import Course, Exercise, Quiz, Reading
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "roadmap.schema.json"
 
@@ -21,8 +21,8 @@ def _schema() -> dict[str, Any]:
         """A stage file included from roadmap.yaml."""
 
         __pydantic_config__ = {"extra": "forbid", "use_attribute_docstrings": True}
-        items: list[Exercise | Reading]
-        """The stage's items in order: readings and exercises."""
+        items: list[Exercise | Reading | Quiz]
+        """The stage's items in order: readings, exercises and quizzes."""
 
     @dataclass(frozen=True)
     class StageEntry:
@@ -37,7 +37,7 @@ def _schema() -> dict[str, Any]:
         """Folder name under exercises/, solutions/ and tests/ (e.g. 0_foundations)."""
         summary: str = ""
         """One sentence on what the stage covers."""
-        items: list[Exercise | Reading] | None = None
+        items: list[Exercise | Reading | Quiz] | None = None
         """The stage's items, inline (or use include)."""
         include: str | list[str] | None = None
         """File(s) holding the stage's items: a mapping with one key, items."""

@@ -1,0 +1,157 @@
+"""Quizzes: what a question accepts, what is right, and what a taken quiz records.
+
+No I/O here besides `record`; the terminal dialogue lives in retreat/cli/study.py. Choices are
+shown as letters (a, b, c...); an author writes answers as indices from 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from retreat.progress import Progress
+from retreat.roadmap import Question, Quiz, Roadmap
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+Answer = int | tuple[int, ...] | float
+
+
+class BadAnswer(ValueError):
+    """An answer that cannot be read (not a wrong one): the terminal asks again."""
+
+
+def letter(index: int) -> str:
+    return LETTERS[index]
+
+
+def how_to_answer(q: Question) -> str:
+    """The prompt's last words: what kind of answer is expected."""
+    if q.kind == "number":
+        return "a number"
+    last = letter(len(q.choices) - 1)
+    if q.kind == "multiple":
+        return f"the right letters, a-{last}, e.g. ac"
+    return f"one letter, a-{last}"
+
+
+def parse_answer(q: Question, text: str) -> Answer:
+    """Read a learner's answer to `q`; raise `BadAnswer` with what is expected."""
+    text = text.strip().lower()
+    if not text:
+        raise BadAnswer(f"give {how_to_answer(q)}")
+    if q.kind == "number":
+        try:
+            value = float(Fraction(text.replace("_", ""))) if "/" in text else float(text.replace("_", ""))
+        except (ValueError, ZeroDivisionError):
+            raise BadAnswer(f"{text!r} is not a number (e.g. 64, 0.125, 1/8, 2e-3)") from None
+        if not math.isfinite(value):
+            raise BadAnswer("give a finite number")
+        return value
+    picked = [c for c in re.sub(r"[\s,;)]+", "", text)]
+    valid = LETTERS[: len(q.choices)]
+    wrong = [c for c in picked if c not in valid]
+    if wrong or not picked:
+        raise BadAnswer(f"{text!r} is not {how_to_answer(q)}")
+    indices = tuple(sorted({valid.index(c) for c in picked}))
+    if q.kind == "single":
+        if len(indices) != 1:
+            raise BadAnswer(f"pick one letter, a-{valid[-1]}")
+        return indices[0]
+    return indices
+
+
+def is_right(q: Question, answer: Answer) -> bool:
+    if q.kind == "number":
+        return abs(float(answer) - float(q.answer)) <= q.tolerance + 1e-12 * max(1.0, abs(float(q.answer)))
+    if q.kind == "multiple":
+        return tuple(sorted(answer)) == tuple(sorted(q.answer))
+    return answer == q.answer
+
+
+def answer_text(q: Question) -> str:
+    """The right answer as the learner would type it, with the choice's text."""
+    if q.kind == "number":
+        tol = f" (± {q.tolerance:g})" if q.tolerance else ""
+        return f"{float(q.answer):g}{tol}"
+    if q.kind == "multiple":
+        return ", ".join(f"{letter(i)}) {q.choices[i]}" for i in q.answer)
+    return f"{letter(q.answer)}) {q.choices[q.answer]}"
+
+
+def split_answers(quiz: Quiz, text: str) -> list[str]:
+    """`--answers "b,ac,0.125"`: one answer per question, separated by commas."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != len(quiz.questions):
+        raise BadAnswer(f"{quiz.id} has {len(quiz.questions)} questions but --answers gives {len(parts)} "
+                        "answers (separate them with commas, e.g. \"b,ac,0.125\")")
+    return parts
+
+
+@dataclass(frozen=True)
+class QuizResult:
+    quiz: Quiz
+    right: tuple[bool, ...]
+
+    @property
+    def score(self) -> int:
+        return sum(self.right)
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= math.ceil(self.quiz.pass_mark * len(self.quiz.questions) - 1e-9)
+
+    @property
+    def needed(self) -> int:
+        return math.ceil(self.quiz.pass_mark * len(self.quiz.questions) - 1e-9)
+
+
+def record(progress: Progress, result: QuizResult, *, started: float, duration: float) -> None:
+    """Store a taken quiz as an attempt (questions right of total); a pass marks the quiz passed."""
+    progress.record_attempt(result.quiz.id, started=started, duration=duration, passed=result.score,
+                            total=len(result.right), ok=result.passed, file_hash=None,
+                            outcome="passed" if result.passed else "failed")
+
+
+def quizzes_about(roadmap: Roadmap, item_id: str) -> list[Quiz]:
+    """The quizzes that require an item (a reading's quiz is how it is reviewed)."""
+    return [i for i in roadmap.items if isinstance(i, Quiz) and item_id in i.requires]
+
+
+def problem(quiz: Quiz) -> tuple[tuple, str, str] | None:
+    """The first authoring mistake in a quiz, as (key path under the item, field, message)."""
+    if not quiz.questions:
+        return ("questions",), "questions", "a quiz needs at least one question"
+    if not 0 < quiz.pass_mark <= 1:
+        return ("pass_mark",), "pass_mark", "a fraction of the questions, above 0 and at most 1 (1.0: all)"
+    for n, q in enumerate(quiz.questions):
+        at, name = ("questions", n), f"questions[{n}]"
+        if not q.prompt.strip():
+            return at + ("prompt",), f"{name}.prompt", "the question is empty"
+        if q.kind == "number":
+            if q.choices:
+                return at + ("choices",), f"{name}.choices", "a number question has no choices"
+            if isinstance(q.answer, tuple):
+                return at + ("answer",), f"{name}.answer", "a number question's answer is one number"
+            if q.tolerance < 0 or not math.isfinite(q.tolerance):
+                return at + ("tolerance",), f"{name}.tolerance", "the tolerance is a number >= 0"
+            continue
+        if q.tolerance:
+            return at + ("tolerance",), f"{name}.tolerance", "only a number question has a tolerance"
+        if len(q.choices) < 2:
+            return at + ("choices",), f"{name}.choices", f"a {q.kind}-choice question needs two or more choices"
+        if len(q.choices) > len(LETTERS):
+            return at + ("choices",), f"{name}.choices", f"at most {len(LETTERS)} choices"
+        indices = q.answer if isinstance(q.answer, tuple) else (q.answer,)
+        if q.kind == "single" and isinstance(q.answer, tuple):
+            return at + ("answer",), f"{name}.answer", "a single-choice answer is one index (from 0)"
+        if q.kind == "multiple" and not isinstance(q.answer, tuple):
+            return at + ("answer",), f"{name}.answer", "a multiple-choice answer is a list of indices, e.g. [0, 2]"
+        for i in indices:
+            if isinstance(i, float) or not 0 <= i < len(q.choices):
+                return at + ("answer",), f"{name}.answer", \
+                    f"{i!r} is not a choice's index: 0 to {len(q.choices) - 1} (0 is a)"
+        if len(set(indices)) != len(indices) or not indices:
+            return at + ("answer",), f"{name}.answer", "list each right choice once"
+    return None
