@@ -39,9 +39,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from retreat.cli import dev, docs, learner, watch
+    from retreat.cli import dev, docs, learner, personal, watch
 
-    for cmd in (*learner.COMMANDS, watch.watch_cmd, dev.dev, docs.docs):
+    for cmd in (*learner.COMMANDS, watch.watch_cmd, personal.note_cmd, personal.find_cmd, dev.dev, docs.docs):
         main.add_command(cmd)
 
 

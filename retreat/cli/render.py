@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from retreat import plan
+from retreat import journal, plan
 from retreat.course import Course
 from retreat.grading.verdict import Verdict
 from retreat.roadmap import Exercise, Reading
@@ -72,6 +72,9 @@ def next_item(course: Course, view: plan.ItemView | None) -> None:
             console.print(f"  Book:    {escape(item.book)}")
         console.print(f"  Then:    [bold]retreat done {escape(item.id)}[/]   "
                       f"[dim](or retreat skip {escape(item.id)})[/]")
+    if item.id in journal.noted(course):
+        console.print(f"  Journal: {escape(journal.display(course, journal.note_path(course, item.id)))}  "
+                      f"[dim](yours: retreat note {escape(item.id)})[/]")
 
 
 def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[plan.StageSummary],
@@ -81,6 +84,7 @@ def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[pla
     for v in views:
         by_stage.setdefault(v.stage.id, []).append(v)
     total_points = 0
+    noted = journal.noted(course)
     for s in summaries:
         width = 20
         filled = round(width * s.complete / s.total) if s.total else width
@@ -103,6 +107,25 @@ def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[pla
             elif v.state.attempts and status != "passed":
                 extra = f"  [dim]{v.state.best_passed}/{v.state.best_total} checks, {v.state.attempts} tries[/]"
             opt = " [dim](optional)[/]" if v.item.optional else ""
+            opt += " [dim](yours)[/]" if v.item.id in course.roadmap.added else ""
+            opt += " [magenta]✎[/]" if v.item.id in noted else ""
             here = "  [bold yellow]← next[/]" if nxt is not None and nxt.item.id == v.item.id else ""
             console.print(f"  {glyph} {escape(v.item.id):28} {escape(v.item.title)}{kind}{opt}{extra}{here}")
     console.print(f"\n[bold]{total_points}[/] points. 'retreat next' says what to do now.")
+    if noted:
+        console.print(f"[magenta]✎[/] {len(noted & {v.item.id for v in views})} items have your notes "
+                      "(retreat note ID).")
+
+
+def matches(found: list, query: str) -> None:
+    """`retreat find`: each match with its id, file and the line that matched."""
+    if not found:
+        console.print(f"Nothing matches {escape(query)!r}. Try other words, or 'retreat list'.")
+        return
+    for n, m in enumerate(found, 1):
+        where = f"{m.file}:{m.line}" if m.line else m.file
+        what = {"item": "", "hints": "hints of ", "course notes": "notes: ", "journal": "your note: "}[m.kind]
+        console.print(f"{n:2}. [bold cyan]{escape(m.item_id or '-'):24}[/] {what}{escape(m.title)}  "
+                      f"[dim]{escape(where)}[/]")
+        if m.snippet:
+            console.print(f"    [dim]{escape(m.snippet)}[/]")
