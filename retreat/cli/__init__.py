@@ -43,6 +43,10 @@ def _register() -> None:
 
     for cmd in (*learner.COMMANDS, watch.watch_cmd, personal.note_cmd, personal.find_cmd, dev.dev, docs.docs):
         main.add_command(cmd)
+    from retreat.cli import study  # quiz, review
+
+    for cmd in study.COMMANDS:
+        main.add_command(cmd)
 
 
 _register()

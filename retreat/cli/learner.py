@@ -16,11 +16,14 @@ from retreat.errors import RetreatError
 @json_option
 def next_cmd(as_json: bool) -> None:
     """Say what to do now: the next unlocked item, where it is and how to check it."""
+    from retreat.review import due
+
     course, progress = load()
     view = plan.next_item(course.roadmap, progress.states())
     if as_json:
         echo_json(_item_json(view) if view else None)
     else:
+        render.reviews_due(due(course, progress))  # a due review first, in one line
         render.next_item(course, view)
 
 
@@ -39,22 +42,26 @@ def _item_json(view: plan.ItemView) -> dict:
 @json_option
 def list_cmd(as_json: bool) -> None:
     """Show the roadmap: stages with progress bars, points, what is locked and why."""
+    from retreat.review import due
+
     course, progress = load()
     states = progress.states()
     views = plan.views(course.roadmap, states)
+    due_ids = [r.item.id for r in due(course, progress)]
     summaries = plan.stage_summaries(course.roadmap, states)
     nxt = plan.next_item(course.roadmap, states)
     if as_json:
         echo_json({
             "course": course.roadmap.course.id,
             "next": nxt.item.id if nxt else None,
+            "reviews_due": due_ids,
             "stages": [{"id": s.stage.id, "title": s.stage.title, "complete": s.complete, "total": s.total,
                         "points": s.points, "max_points": s.max_points} for s in summaries],
             "items": [dict(_item_json(v), attempts=v.state.attempts, hints_shown=v.state.hints_shown)
                       for v in views],
         })
     else:
-        render.roadmap_list(course, views, summaries, nxt)
+        render.roadmap_list(course, views, summaries, nxt, frozenset(due_ids))
 
 
 @click.command("check")

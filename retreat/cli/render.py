@@ -8,7 +8,7 @@ from rich.markup import escape
 from retreat import journal, plan
 from retreat.course import Course
 from retreat.grading.verdict import Verdict
-from retreat.roadmap import Exercise, Reading
+from retreat.roadmap import Exercise, Quiz, Reading
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -72,13 +72,26 @@ def next_item(course: Course, view: plan.ItemView | None) -> None:
             console.print(f"  Book:    {escape(item.book)}")
         console.print(f"  Then:    [bold]retreat done {escape(item.id)}[/]   "
                       f"[dim](or retreat skip {escape(item.id)})[/]")
+    elif isinstance(item, Quiz):
+        if item.notes:
+            console.print(f"  Notes:   docs/{escape(item.notes)}")
+        console.print(f"  Take:    [bold]retreat quiz {escape(item.id)}[/]   "
+                      f"[dim]({len(item.questions)} questions in the terminal)[/]")
     if item.id in journal.noted(course):
         console.print(f"  Journal: {escape(journal.display(course, journal.note_path(course, item.id)))}  "
                       f"[dim](yours: retreat note {escape(item.id)})[/]")
 
 
+def reviews_due(due: list) -> None:
+    """One line before the next item: the review due first, and how many more."""
+    if due:
+        more = f" [dim](and {len(due) - 1} more)[/]" if len(due) > 1 else ""
+        console.print(f"[bold]Review due:[/] [bold cyan]{escape(due[0].item.id)}[/]{more} — "
+                      f"[bold]retreat review[/] [dim](writes it again from a fresh stub; quizzes are retaken)[/]")
+
+
 def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[plan.StageSummary],
-                 nxt: plan.ItemView | None) -> None:
+                 nxt: plan.ItemView | None, due: frozenset[str] = frozenset()) -> None:
     console.print(f"[bold]{escape(course.roadmap.course.title)}[/]")
     by_stage: dict[str, list[plan.ItemView]] = {}
     for v in views:
@@ -110,8 +123,11 @@ def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[pla
             opt += " [dim](yours)[/]" if v.item.id in course.roadmap.added else ""
             opt += " [magenta]✎[/]" if v.item.id in noted else ""
             here = "  [bold yellow]← next[/]" if nxt is not None and nxt.item.id == v.item.id else ""
+            here += "  [yellow]↻ review due[/]" if v.item.id in due else ""
             console.print(f"  {glyph} {escape(v.item.id):28} {escape(v.item.title)}{kind}{opt}{extra}{here}")
     console.print(f"\n[bold]{total_points}[/] points. 'retreat next' says what to do now.")
+    if due:
+        console.print(f"[yellow]↻[/] {len(due)} due for review: 'retreat review' takes the first.")
     if noted:
         console.print(f"[magenta]✎[/] {len(noted & {v.item.id for v in views})} items have your notes "
                       "(retreat note ID).")

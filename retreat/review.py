@@ -1,0 +1,156 @@
+"""Spaced review: a passed exercise or quiz comes back after growing intervals.
+
+The first review falls a day after the pass; each review passed moves to the next interval
+(1, 3, 7, 21 days, then every 21), a review failed starts again at one day. An exercise is
+reviewed by writing it again from a fresh stub in a scratch file under the state folder, graded
+by the same tests; a quiz by taking it again; a reading by the quiz about it, if it has one.
+
+Cheap to import (no torch, no pydantic): `retreat next` and `retreat list` show what is due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from retreat.clock import DAY, now
+from retreat.course import Course
+from retreat.errors import RetreatError
+from retreat.progress import ItemState, Progress, _transaction
+from retreat.roadmap import Exercise, Item, Quiz, Reading, Roadmap
+
+INTERVALS = (1, 3, 7, 21)
+"""Days until the next review, after 0, 1, 2, 3 or more reviews passed in a row."""
+REVIEW_DIR = "review"
+
+
+@dataclass(frozen=True)
+class Review:
+    """Where an item stands in its review schedule."""
+
+    item: Exercise | Quiz
+    due: float
+    step: int = 0
+    """Reviews passed in a row (the index into INTERVALS, capped at its end)."""
+    reviews: int = 0
+    lapses: int = 0
+    last_at: float | None = None
+    last_ok: bool | None = None
+
+    def is_due(self, at: float) -> bool:
+        return self.due <= at
+
+    @property
+    def interval(self) -> int:
+        return INTERVALS[min(self.step, len(INTERVALS) - 1)]
+
+
+def _rows(progress: Progress) -> dict[str, tuple]:
+    return {r[0]: r[1:] for r in progress.conn.execute(
+        "SELECT item, step, due, last_at, last_ok, reviews, lapses FROM reviews")}
+
+
+def schedule(roadmap: Roadmap, states: dict[str, ItemState], rows: dict[str, tuple]) -> list[Review]:
+    """Every passed exercise and quiz with its next review, soonest first (pure)."""
+    out = []
+    for item in roadmap.items:
+        state = states.get(item.id)
+        if not isinstance(item, Exercise | Quiz) or state is None or state.status != "passed":
+            continue
+        row = rows.get(item.id)
+        if row is None:
+            out.append(Review(item, due=(state.status_at or 0.0) + INTERVALS[0] * DAY))
+        else:
+            step, due, last_at, last_ok, reviews, lapses = row
+            out.append(Review(item, due=due, step=step, reviews=reviews, lapses=lapses, last_at=last_at,
+                              last_ok=bool(last_ok)))
+    return sorted(out, key=lambda r: r.due)
+
+
+def reviews(course: Course, progress: Progress) -> list[Review]:
+    """The learner's review schedule; an exercise whose reference solution is missing (one of the
+    learner's own) cannot be given a fresh stub, so it is left out."""
+    return [r for r in schedule(course.roadmap, progress.states(), _rows(progress))
+            if not isinstance(r.item, Exercise) or course.solution_file(r.item).is_file()]
+
+
+def due(course: Course, progress: Progress, at: float | None = None) -> list[Review]:
+    """The reviews due now (or at `at`), most overdue first."""
+    at = now() if at is None else at
+    return [r for r in reviews(course, progress) if r.is_due(at)]
+
+
+def find(course: Course, progress: Progress, item_id: str) -> Review:
+    """The review of one item: an exercise or quiz that is passed, or a reading through its quiz."""
+    item: Item = course.roadmap.get(item_id)
+    if isinstance(item, Reading):
+        from retreat.quiz import quizzes_about
+
+        quizzes = quizzes_about(course.roadmap, item.id)
+        if not quizzes:
+            raise RetreatError(f"{item_id} is a reading without a quiz, so there is nothing to review; "
+                               "'retreat review' takes the next one due")
+        item = quizzes[0]
+    for r in reviews(course, progress):
+        if r.item.id == item.id:
+            return r
+    how = f"retreat quiz {item.id}" if isinstance(item, Quiz) else f"retreat check {item.id}"
+    raise RetreatError(f"{item.id} is not passed yet, so it is not up for review ('{how}' first)")
+
+
+def record(progress: Progress, review: Review, ok: bool, at: float | None = None) -> Review:
+    """Store a review's outcome: on to the next interval when passed, back to one day when not."""
+    at = now() if at is None else at
+    step = review.step + 1 if ok else 0
+    interval = INTERVALS[min(step, len(INTERVALS) - 1)]
+    new = Review(review.item, due=at + interval * DAY, step=step, reviews=review.reviews + 1,
+                 lapses=review.lapses + (not ok), last_at=at, last_ok=ok)
+    with _transaction(progress.conn) as c:
+        c.execute(
+            "INSERT INTO reviews (item, step, due, last_at, last_ok, reviews, lapses) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(item) DO UPDATE SET step = excluded.step, due = excluded.due,"
+            " last_at = excluded.last_at, last_ok = excluded.last_ok, reviews = excluded.reviews,"
+            " lapses = excluded.lapses",
+            (review.item.id, new.step, new.due, at, int(ok), new.reviews, new.lapses),
+        )
+    return new
+
+
+# -- exercises: a fresh stub in a scratch file ---------------------------------------------------
+def scratch_file(course: Course, ex: Exercise) -> Path:
+    return course.state_dir / REVIEW_DIR / f"{ex.id}.py"
+
+
+def fresh_stub(course: Course, ex: Exercise) -> str:
+    from retreat.stubs import make_stub
+
+    return make_stub(course.solution_file(ex).read_text(encoding="utf-8"), ex.solution)
+
+
+def prepare(course: Course, ex: Exercise, fresh: bool = False) -> tuple[Path, bool]:
+    """The scratch file to write the exercise again in, and whether it still holds the stub
+    (a new one is written when missing, or when `fresh`)."""
+    path = scratch_file(course, ex)
+    stub = fresh_stub(course, ex)
+    if fresh or not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".retreat-tmp")
+        tmp.write_text(stub, encoding="utf-8")
+        tmp.replace(path)
+        return path, True
+    return path, path.read_text(encoding="utf-8", errors="replace") == stub
+
+
+def grade(course: Course, progress: Progress, review: Review):  # noqa: ANN201 - a Verdict (grading is imported late)
+    """Grade the scratch file with the exercise's own tests and record the review; a passed
+    review removes the scratch file, so the next review starts from a fresh stub again."""
+    from retreat.grading.runner import Job, run_job
+
+    ex = review.item
+    assert isinstance(ex, Exercise)
+    path = scratch_file(course, ex)
+    verdict = run_job(course, Job(ex, overrides={ex.id: str(path)}))
+    new = record(progress, review, verdict.ok)
+    if verdict.ok:
+        path.unlink(missing_ok=True)
+    return verdict, new
