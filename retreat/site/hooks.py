@@ -28,7 +28,7 @@ except ImportError:
 
 from retreat.course import Course  # noqa: E402
 from retreat.errors import RetreatError  # noqa: E402
-from retreat.site import live, markup  # noqa: E402
+from retreat.site import journal, live, markup  # noqa: E402
 from retreat.site.markup import cell, minutes_text, rel, stage_page  # noqa: E402
 from retreat.site.pages import Site  # noqa: E402
 from retreat.site.progress_page import progress_page, read_state  # noqa: E402
@@ -41,6 +41,7 @@ MARKER = re.compile(r"<!--\s*retreat:([\w-]+)\s*-->")
 _site: Site | None = None
 _learner = None
 _state_dir: Path | None = None
+_journal: journal.Journal | None = None
 
 
 def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
@@ -49,7 +50,7 @@ def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
 
 
 def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
-    global _site, _learner, _state_dir
+    global _site, _learner, _state_dir, _journal
     root = course_root(config)
     course = Course(root)
     try:
@@ -60,11 +61,12 @@ def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
     live.mark_read(_state_dir)
     _learner = read_state(_state_dir)
     _site = Site(roadmap, root, Path(config.docs_dir), _learner.states)
+    _journal = journal.Journal(course, _site)
     config.site_name = roadmap.course.title  # the header and the page titles follow the course
     if roadmap.course.description:
         config.site_description = roadmap.course.description
     if config.nav is not None:
-        config.nav = _splice_nav(config.nav, _site.nav())
+        config.nav = _splice_nav(config.nav, _site.nav() + _journal.nav())
     return config
 
 
@@ -89,6 +91,7 @@ def on_files(files: Files, config):  # noqa: ANN001, ANN201
         rendered[markup.stage_page(stage)] = site.stage_overview(stage)
         for item in stage.items:
             rendered[markup.item_page(stage, item)] = site.item_page(stage, item)
+    _journal.add_pages(rendered, files, config)  # the learner's notes, and a link from each item page
     for src, content in rendered.items():
         if files.get_file_from_path(src) is not None:
             raise PluginError(f"retreat: docs/{src} exists, but the site generates that page from the "
@@ -109,6 +112,8 @@ def on_serve(server, config, builder):  # noqa: ANN001, ANN201
         if folder.is_dir():
             server.watch(str(folder), recursive=False)
     live.watch_state(server, _state_dir)
+    if _journal is not None and _journal.folder.is_dir():  # the learner's notes
+        server.watch(str(_journal.folder), recursive=False)
     return server
 
 
