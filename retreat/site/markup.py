@@ -60,6 +60,8 @@ def status_icon(view: ItemView) -> str:
 def kind_icon(item: Item) -> str:
     if isinstance(item, Exercise):
         return ":material-code-braces:{ title='exercise' }"
+    if item.kind == "quiz":
+        return ":material-help-circle-outline:{ title='quiz' }"
     return ":material-book-open-variant:{ title='reading' }"
 
 

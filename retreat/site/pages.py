@@ -13,7 +13,7 @@ from pathlib import Path
 
 from retreat.plan import stage_summaries, views
 from retreat.progress import ItemState
-from retreat.roadmap import Exercise, Item, Reading, Roadmap, Stage
+from retreat.roadmap import Exercise, Item, Quiz, Reading, Roadmap, Stage
 from retreat.site.graphs import exercise_graph, legend, stage_graph
 from retreat.site.markup import (
     CLI_PAGE,
@@ -201,6 +201,10 @@ class Site:
     def item_page(self, stage: Stage, item: Item) -> str:
         if isinstance(item, Exercise):
             return self._exercise_page(stage, item)
+        if isinstance(item, Quiz):
+            from retreat.site.quiz import quiz_page  # questions and choices, never the answers
+
+            return quiz_page(self, stage, item)
         return self._reading_page(stage, item)
 
     def _header(self, src: str, stage: Stage, item: Item) -> list[str]:
