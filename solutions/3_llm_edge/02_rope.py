@@ -55,11 +55,13 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     """Rotate queries or keys x: (batch, heads, seq, head_dim) by their positions' angles.
 
     cos, sin: (seq, head_dim), shared by the batch, or (batch, seq, head_dim), one row of
-    positions per sequence. Returns a tensor shaped like x.
+    positions per sequence. Returns a tensor of the shape and dtype of x.
     """
     ### TODO: if cos has a batch axis (3 dims), insert the heads axis so it broadcasts over
-    ###       (batch, heads, seq, head_dim); then return x * cos + rotate_half(x) * sin.
+    ###       (batch, heads, seq, head_dim); cast cos and sin to x.dtype (so a bfloat16 model
+    ###       stays bfloat16); then return x * cos + rotate_half(x) * sin.
     if cos.dim() == 3:
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, 1, T, D)
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     return x * cos + rotate_half(x) * sin
     ### END

@@ -117,3 +117,12 @@ def test_float_positions_interpolate():
     positions = torch.tensor([0.0, 0.5, 1.25, 2.0])
     assert_close(rope(x, positions), complex_rotation(x, positions),
                  "fractional positions rotate by fractional angles", atol=1e-5, rtol=1e-4)
+
+
+def test_keeps_the_dtype_of_x():
+    x = torch.randn(1, 2, 6, 8)
+    cos, sin = ex.rope_cos_sin(torch.arange(6), 8)
+    out = ex.apply_rope(x.to(torch.bfloat16), cos, sin)
+    assert out.dtype == torch.bfloat16, "apply_rope on bfloat16 queries returns bfloat16 (cast cos and sin to x.dtype)"
+    assert_close(out.float(), ex.apply_rope(x, cos, sin),
+                 "bfloat16 RoPE agrees with float32 RoPE to bfloat16 precision", atol=3e-2, rtol=2e-2)
