@@ -164,3 +164,16 @@ def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
     if ids is None and not exercises:
         raise UsageProblem("the roadmap has no exercises to check")
     return [reports[ex.id] for ex in exercises], course_problems
+
+
+def lock_if_sound(course: Course, reports: list[ExerciseReport], course_problems: list[str],
+                  ids: list[str] | None) -> tuple[Path, bool] | None:
+    """After a whole-course check that found the course sound, write retreat.lock (retreat/integrity.py).
+
+    Returns the lock's path and whether it changed, or None when nothing was locked.
+    """
+    if ids or course_problems or not reports or not all(r.ok for r in reports):
+        return None
+    from retreat.integrity import write_lock
+
+    return write_lock(course)

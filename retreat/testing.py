@@ -10,9 +10,15 @@ index and both values; how many elements are off. The grader shows these lines t
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
+
+from retreat.errors import UsageProblem
+
+ENV_DEVICE = "RETREAT_DEVICE"  # set by `retreat check --device`; read by device()
+DEVICES = ("cpu", "cuda")
 
 
 class TensorMismatch(AssertionError):
@@ -117,3 +123,21 @@ def assert_equal(actual: Any, expected: Any, prop: str) -> None:
     if actual != expected:
         raise TensorMismatch(prop, {"expected": repr(expected), "actual": repr(actual)},
                              [f"expected {expected!r}", f"got      {actual!r}"])
+
+
+def device() -> torch.device:
+    """The device to test on: `retreat check --device cuda` runs the checks on the GPU.
+
+        x = torch.randn(4, 8, device=device())
+    """
+    return torch.device(os.environ.get(ENV_DEVICE) or "cpu")
+
+
+def require_device(name: str) -> None:
+    """Raise `UsageProblem` (one line, exit 2) when `name` cannot run here."""
+    if name not in DEVICES:
+        raise UsageProblem(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageProblem("--device cuda: this machine has no CUDA device that PyTorch can use "
+                           f"(torch {torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA); "
+                           "grade on the CPU (the default)")

@@ -60,8 +60,9 @@ def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
 
     reports, course_problems = core.check(course, list(ids) or None, jobs, on_report=show)
     ok = all(r.ok for r in reports) and not course_problems
+    locked = core.lock_if_sound(course, reports, course_problems, list(ids) or None)
     if as_json:
-        echo_json({"ok": ok, "problems": course_problems, "exercises": [
+        echo_json({"ok": ok, "problems": course_problems, "locked": str(locked[0]) if locked else None, "exercises": [
             {"id": r.id, "ok": r.ok, "problems": r.problems,
              "runs": [{"what": w, "expected": e, "outcome": v.outcome, "passed": v.passed, "total": v.total,
                        "problem": v.problem} for w, v, e in r.runs]} for r in reports]})
@@ -70,7 +71,33 @@ def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
             console.print(f"[red]✗ {escape(p)}[/]")
         good = sum(r.ok for r in reports)
         console.print(f"[bold]{good}/{len(reports)} exercises sound[/]" + ("" if ok else "; see above"))
+        if locked and locked[1]:
+            console.print(f"wrote {locked[0].name}: grades made with these tests and solutions are official")
     sys.exit(0 if ok else 1)
+
+
+@dev.command("lock")
+@click.option("--check", is_flag=True, help="Exit 1 if retreat.lock does not match the course instead of writing it.")
+def dev_lock(check: bool) -> None:
+    """Write retreat.lock: the sha256 of every test, solution, mutants and roadmap file.
+
+    'retreat check' marks a grade unofficial when a locked file has changed since. A whole-course
+    'retreat dev check' that finds the course sound refreshes the lock too.
+    """
+    from retreat.integrity import LOCK_FILE, stale_entries, write_lock
+
+    course = Course.find()
+    _ = course.roadmap
+    if check:
+        stale = stale_entries(course)
+        if stale:
+            raise click.ClickException(f"{LOCK_FILE} is out of date ({stale[0]}"
+                                       + (f", and {len(stale) - 1} more" if len(stale) > 1 else "")
+                                       + "): run 'retreat dev lock'")
+        click.echo(f"{LOCK_FILE} up to date")
+        return
+    path, changed = write_lock(course)
+    click.echo(f"wrote {path.name}" if changed else f"{path.name} already up to date")
 
 
 @dev.command("stubs")

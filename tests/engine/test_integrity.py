@@ -1,0 +1,129 @@
+"""A grade made with edited tests, solutions or roadmap is given but marked unofficial, and recorded so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import solve
+
+from retreat.cli import main
+from retreat.course import Course
+from retreat.dev import ExerciseReport, lock_if_sound
+from retreat.integrity import LOCK_FILE, build_lock, unofficial_reason
+from retreat.progress import Progress
+
+UNOFFICIAL = "changed since the course was locked: this grade is unofficial"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def _lock(course_dir: Path) -> None:
+    r = invoke("dev", "lock")
+    assert r.exit_code == 0 and "wrote retreat.lock" in r.output, r.output
+
+
+def test_a_course_without_a_lock_claims_nothing(course_dir: Path) -> None:
+    solve(course_dir, "01_add.py")
+    r = invoke("check", "add", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["unofficial"] is None
+    assert not (course_dir / LOCK_FILE).exists()
+
+
+def test_edited_tests_make_the_grade_unofficial_and_it_is_recorded(course_dir: Path, hermetic: Path) -> None:
+    solve(course_dir, "01_add.py")
+    _lock(course_dir)
+    r = invoke("check", "add")
+    assert r.exit_code == 0 and "unofficial" not in r.output
+    tests = course_dir / "tests/basics/test_add.py"
+    tests.write_text(tests.read_text() + "\n\ndef test_anything():\n    assert True, 'always'\n")
+    r = invoke("check", "add")
+    assert r.exit_code == 0, r.output
+    assert f"tests/basics/test_add.py {UNOFFICIAL}" in r.output
+    data = json.loads(invoke("check", "add", "--json").output)
+    assert data["unofficial"] == f"tests/basics/test_add.py {UNOFFICIAL}"
+    recorded = [a.unofficial for a in Progress(hermetic).attempts("add")]
+    assert recorded == [None, f"tests/basics/test_add.py {UNOFFICIAL}", f"tests/basics/test_add.py {UNOFFICIAL}"]
+
+
+def test_the_exercises_own_change_is_named_first(course_dir: Path) -> None:
+    _lock(course_dir)
+    course = Course(course_dir)
+    (course_dir / "solutions/basics/02_greet.py").write_text("def greet(name):\n    return 'hello'\n")
+    assert unofficial_reason(course, "add") == f"solutions/basics/02_greet.py {UNOFFICIAL}"
+    (course_dir / "solutions/basics/01_add.mutants.yaml").write_text("mutants: []\n")
+    assert unofficial_reason(course, "add") == f"solutions/basics/01_add.mutants.yaml (and 1 more) {UNOFFICIAL}"
+    assert unofficial_reason(course, "greet") == f"solutions/basics/02_greet.py (and 1 more) {UNOFFICIAL}"
+
+
+def test_roadmap_shared_files_and_removed_files_count(course_dir: Path) -> None:
+    _lock(course_dir)
+    course = Course(course_dir)
+    assert unofficial_reason(course, "add") is None
+    conftest = course_dir / "tests/conftest.py"
+    original = conftest.read_text()
+    conftest.write_text(original + "# a learner's edit\n")
+    assert unofficial_reason(course, "add") == f"tests/conftest.py {UNOFFICIAL}"
+    conftest.write_text(original)
+    roadmap = course_dir / "roadmap.yaml"
+    roadmap.write_text(roadmap.read_text().replace("timeout: 20", "timeout: 21", 1))
+    assert unofficial_reason(Course(course_dir), "add") == f"roadmap.yaml {UNOFFICIAL}"
+    (course_dir / "solutions/basics/04_boom.mutants.yaml").unlink()
+    assert "(and 1 more)" in unofficial_reason(Course(course_dir), "add")
+
+
+def test_line_endings_do_not_matter(course_dir: Path) -> None:
+    _lock(course_dir)
+    tests = course_dir / "tests/basics/test_add.py"
+    tests.write_bytes(tests.read_bytes().replace(b"\n", b"\r\n"))
+    assert unofficial_reason(Course(course_dir), "add") is None
+
+
+def test_an_unreadable_lock_makes_grades_unofficial(course_dir: Path) -> None:
+    (course_dir / LOCK_FILE).write_text("{not json")
+    reason = unofficial_reason(Course(course_dir), "add")
+    assert reason is not None and reason.startswith("retreat.lock cannot be read") and reason.endswith("unofficial")
+    (course_dir / LOCK_FILE).write_text(json.dumps({"format": 99}))
+    assert "cannot be read" in unofficial_reason(Course(course_dir), "add")
+
+
+def test_dev_lock_check_names_what_is_stale(course_dir: Path) -> None:
+    assert invoke("dev", "lock", "--check").exit_code == 1
+    _lock(course_dir)
+    r = invoke("dev", "lock", "--check")
+    assert r.exit_code == 0 and "up to date" in r.output
+    (course_dir / "tests/basics/test_greet.py").write_text("# emptied\n")
+    r = invoke("dev", "lock", "--check")
+    assert r.exit_code == 1 and "exercise greet: tests/basics/test_greet.py changed" in r.output
+    assert "already up to date" not in invoke("dev", "lock").output
+    assert "already up to date" in invoke("dev", "lock").output
+
+
+def test_a_sound_whole_course_check_refreshes_the_lock(course_dir: Path) -> None:
+    # The fixture's spin exercise takes its whole timeout to fail; without it the check is quick.
+    roadmap = course_dir / "roadmap.yaml"
+    text = roadmap.read_text()
+    start, end = text.index("      - id: spin"), text.index("      - id: boom")
+    roadmap.write_text(text[:start] + text[end:])
+    for rel in ("exercises/basics/03_spin.py", "solutions/basics/03_spin.py",
+                "solutions/basics/03_spin.mutants.yaml", "tests/basics/test_spin.py"):
+        (course_dir / rel).unlink()
+    r = invoke("dev", "check", "-j", "2")
+    assert r.exit_code == 0, r.output
+    assert "wrote retreat.lock" in r.output
+    lock = json.loads((course_dir / LOCK_FILE).read_text())
+    assert lock == build_lock(Course(course_dir)) and set(lock["exercises"]) == {"add", "greet", "boom"}
+
+
+
+def test_only_a_sound_whole_course_check_locks(course_dir: Path) -> None:
+    course = Course(course_dir)
+    sound = [ExerciseReport("add"), ExerciseReport("greet")]
+    assert lock_if_sound(course, sound, [], ["add"]) is None  # some ids only
+    assert lock_if_sound(course, sound, ["stray file: x"], None) is None
+    assert lock_if_sound(course, [*sound, ExerciseReport("boom", problems=["no hints"])], [], None) is None
+    assert not (course_dir / LOCK_FILE).exists()
+    assert lock_if_sound(course, sound, [], None) == (course_dir / LOCK_FILE, True)
