@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -67,8 +68,14 @@ def list_cmd(as_json: bool) -> None:
 @click.command("check")
 @optional_item_argument
 @click.option("--all", "check_all", is_flag=True, help="Grade every exercise, not just one.")
+@click.option("--stage", "stage_id", metavar="STAGE", help="Grade every exercise of one stage (a CI job per stage).")
+@click.option("--junit", "junit_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the verdicts to FILE as JUnit XML, for CI.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Run the checks on this device (tests ask retreat.testing.device()); cuda needs a GPU.")
 @json_option
-def check_cmd(item_id: str | None, check_all: bool, as_json: bool) -> None:
+def check_cmd(item_id: str | None, check_all: bool, stage_id: str | None, junit_file: Path | None,
+              device: str | None, as_json: bool) -> None:
     """Grade an exercise (by default the current one) and record the attempt.
 
     Exits 0 only when every check passed.
@@ -78,29 +85,35 @@ def check_cmd(item_id: str | None, check_all: bool, as_json: bool) -> None:
       retreat check                  the current exercise
       retreat check causal-attention
       retreat check --all --json
+      retreat check --stage foundations --junit results.xml
     """
-    from retreat.grading.service import grade
+    from retreat.grading.service import grade, targets
 
     course, progress = load()
-    if check_all and item_id:
-        raise click.UsageError("give an ID or --all, not both")
-    if check_all:
-        targets = [e.id for e in course.roadmap.exercises]
-    else:
-        targets = [item_id or _default(course, progress)]
-        course.exercise(targets[0])
+    ids = targets(course, item_id, check_all, stage_id)
+    if ids is None:
+        ids = [_default(course, progress)]
+    many = check_all or stage_id is not None
+    if device:
+        from retreat.testing import require_device
+
+        require_device(device)
     verdicts = []
-    for tid in targets:
-        v = grade(course, progress, tid)
+    for tid in ids:
+        v = grade(course, progress, tid, device=device, keep_going=many)
         verdicts.append(v)
         if not as_json:
             render.verdict(course, v, course.roadmap.get(tid).title)
-            if check_all:
+            if many:
                 render.console.print()
+    if junit_file is not None:
+        from retreat.junit import write_junit
+
+        write_junit(junit_file, [(course.exercise(v.item_id), v) for v in verdicts], course.roadmap.course.id)
     if as_json:
         data = [v.to_json() for v in verdicts]
-        echo_json(data if check_all else data[0])
-    elif check_all:
+        echo_json(data if many else data[0])
+    elif many:
         ok = sum(v.ok for v in verdicts)
         render.console.print(f"[bold]{ok}/{len(verdicts)} exercises pass.[/]")
     if not all(v.ok for v in verdicts):

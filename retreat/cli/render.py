@@ -44,6 +44,8 @@ def verdict(course: Course, v: Verdict, title: str) -> None:
     else:
         console.print(f"[bold red]✗ not yet[/]: {summary}. "
                       f"Stuck? [bold]retreat hint {escape(v.item_id)}[/]")
+    if v.unofficial:
+        console.print(f"[yellow]! {escape(v.unofficial)}[/]")
 
 
 def next_item(course: Course, view: plan.ItemView | None) -> None:
