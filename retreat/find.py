@@ -108,10 +108,13 @@ def _documents(course: Course) -> list[_Doc]:
     roadmap = course.roadmap
     docs: list[_Doc] = []
     notes_of: dict[str, str] = {}
+    texts: dict[str, list[str]] = {}
     for stage in roadmap.stages:
         for item in stage.items:
-            source = OVERLAY_FILE if item.id in roadmap.added else stage.source
-            d = _Doc("item", item.id, item.title, source, _id_line(course.root / source, item.id))
+            sources = [OVERLAY_FILE] if item.id in roadmap.added else \
+                [stage.source, *(f for f in roadmap.files if f not in (stage.source, OVERLAY_FILE))]
+            source, line = _locate(course.root, sources, item.id, texts)
+            d = _Doc("item", item.id, item.title, source, line)
             d.add(item.id.replace("-", " "), 3)
             d.add(item.title, 3)
             d.add(item.summary, 2)
@@ -124,7 +127,7 @@ def _documents(course: Course) -> list[_Doc]:
             d.snippet = item.summary
             docs.append(d)
             if isinstance(item, Exercise) and item.hints:
-                h = _Doc("hints", item.id, item.title, source, d.line)
+                h = _Doc("hints", item.id, item.title, source, line)
                 for text in item.hints:
                     h.add(text)
                 h.snippet = f"its hints mention this: 'retreat hint {item.id}' shows them one at a time"
@@ -162,15 +165,19 @@ def _text_doc(kind: str, item_id: str | None, path: Path, shown: str) -> _Doc | 
     return d
 
 
-def _id_line(path: Path, item_id: str) -> int | None:
+def _locate(root: Path, sources: list[str], item_id: str, texts: dict[str, list[str]]) -> tuple[str, int | None]:
+    """The roadmap file and line that define an item (a stage may include several files)."""
     pattern = re.compile(rf"^\s*(?:-\s*)?(?:\{{\s*)?id:\s*['\"]?{re.escape(item_id)}['\"]?\s*(?:[,}}].*)?$")
-    try:
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for rel in sources:
+        if rel not in texts:
+            try:
+                texts[rel] = (root / rel).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                texts[rel] = []
+        for n, line in enumerate(texts[rel], 1):
             if pattern.match(line):
-                return n
-    except (OSError, UnicodeDecodeError):
-        pass
-    return None
+                return rel, n
+    return sources[0], None
 
 
 def _snippet(d: _Doc, q: set[str]) -> tuple[int | None, str]:
