@@ -67,7 +67,8 @@ def reset_exercise(course: Course, item_id: str) -> Path | None:
 def mark(course: Course, progress: Progress, item_id: str, status: str | None) -> None:
     item = course.roadmap.get(item_id)
     if status == "done" and not isinstance(item, Reading):
-        raise UsageProblem(f"{item_id} is an exercise: it is passed by 'retreat check {item_id}', "
+        what, how = ("a quiz", "quiz") if item.kind == "quiz" else ("an exercise", "check")
+        raise UsageProblem(f"{item_id} is {what}: it is passed by 'retreat {how} {item_id}', "
                            f"not marked done (or 'retreat skip {item_id}')")
     if status is None and progress.state(item_id).status == "passed":
         raise RetreatError(f"{item_id} is passed; there is nothing to undo")

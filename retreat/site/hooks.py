@@ -207,8 +207,10 @@ def _m_stages(site: Site, src: str) -> str:
 def _m_stats(site: Site, src: str) -> str:
     rm = site.roadmap
     counted = [i for i in rm.items if not i.optional]
-    return (f"{len(rm.stages)} stages, {len(rm.exercises)} graded exercises and "
-            f"{len(rm.items) - len(rm.exercises)} readings, about "
+    quizzes = sum(i.kind == "quiz" for i in rm.items)
+    return (f"{len(rm.stages)} stages, {len(rm.exercises)} graded exercises"
+            + (f", {quizzes} quizzes" if quizzes else "") + " and "
+            f"{len(rm.items) - len(rm.exercises) - quizzes} readings, about "
             f"{minutes_text(sum(i.minutes for i in counted))} of work planned over "
             f"{rm.course.days} days of {rm.course.hours_per_day:g} hours")
 

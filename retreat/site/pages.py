@@ -101,6 +101,7 @@ class Site:
         rm, src = self.roadmap, ROADMAP_PAGE
         items = [i for i in rm.items if not i.optional]
         total_min = sum(i.minutes for i in items)
+        quizzes = sum(isinstance(i, Quiz) for i in rm.items)
         out = [
             "---", "hide:", "  - navigation", "---", "",
             f"# Roadmap: {rm.course.title}",
@@ -108,7 +109,8 @@ class Site:
             rm.course.description,
             "",
             f"**{len(rm.stages)} stages · {len(rm.exercises)} exercises · "
-            f"{len(rm.items) - len(rm.exercises)} readings · about {minutes_text(total_min)} of work "
+            f"{len(rm.items) - len(rm.exercises) - quizzes} readings · "
+            + (f"{quizzes} quizzes · " if quizzes else "") + f"about {minutes_text(total_min)} of work "
             f"· {sum(i.points for i in items)} points.** The same roadmap as `retreat list`; "
             f"your own progress is on the [progress page]({PROGRESS_PAGE}).",
             "",
