@@ -99,7 +99,7 @@ def find(course: Course, query: str, limit: int = 8) -> list[Match]:
     scored.sort(key=lambda sd: -sd[0])
     out = []
     for score, d in scored[:limit]:
-        line, snippet = _snippet(d, set(q))
+        line, snippet = _snippet(d, set(q), phrase if len(words) > 1 else "")
         out.append(Match(d.kind, d.item_id, d.title, d.file, line, snippet, score))
     return out
 
@@ -141,24 +141,29 @@ def _documents(course: Course) -> list[_Doc]:
         doc = _text_doc("course notes", notes_of.get(rel), page, f"docs/{rel}")
         if doc:
             docs.append(doc)
-    from retreat.journal import display
+    from retreat.journal import display, questions
 
-    ids = {i.id for i in roadmap.items}
+    items = {i.id: i for i in roadmap.items}
     journal = sorted(course.journal_dir.glob("*.md")) if course.journal_dir.is_dir() else []
     for page in journal:
-        doc = _text_doc("journal", page.stem if page.stem in ids else None, page, display(course, page))
+        item = items.get(page.stem)
+        # The template's questions are in every note: only the learner's own words count.
+        boilerplate = {f"- {q}" for q in questions(item)} if item else set()
+        doc = _text_doc("journal", item.id if item else None, page, display(course, page), boilerplate)
         if doc:
             docs.append(doc)
     return docs
 
 
-def _text_doc(kind: str, item_id: str | None, path: Path, shown: str) -> _Doc | None:
+def _text_doc(kind: str, item_id: str | None, path: Path, shown: str,
+              skip: frozenset[str] | set[str] = frozenset()) -> _Doc | None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     lines = text.splitlines()
     title = next((ln[2:].strip() for ln in lines if ln.startswith("# ")), path.stem)
+    lines = ["" if ln.strip() in skip else ln for ln in lines]
     d = _Doc(kind, item_id, title, shown, lines=lines)
     for ln in lines:
         d.add(ln, 2 if ln.startswith("#") else 1)
@@ -180,13 +185,15 @@ def _locate(root: Path, sources: list[str], item_id: str, texts: dict[str, list[
     return sources[0], None
 
 
-def _snippet(d: _Doc, q: set[str]) -> tuple[int | None, str]:
-    """The line with the most query words (the first of them), trimmed around its first match."""
+def _snippet(d: _Doc, q: set[str], phrase: str) -> tuple[int | None, str]:
+    """The line with the most query words (the first of them; the whole query as a phrase counts
+    one more), trimmed around its first match."""
     if not d.lines:
         return d.line, d.snippet
-    best, best_n = None, 0
+    best, best_n = None, 0.0
     for n, line in enumerate(d.lines, 1):
-        hits = len(q & set(terms(line)))
+        words = terms(line)
+        hits = len(q & set(words)) + (0.5 if phrase and phrase in " ".join(words) else 0)
         if hits > best_n:
             best, best_n = n, hits
     if best is None:

@@ -74,3 +74,17 @@ def test_find_on_the_command_line(course_dir: Path) -> None:
     r = run_cli(course_dir, "find", "xylophone")
     assert r.returncode == 0 and "Nothing matches" in r.stdout
     assert run_cli(course_dir, "find").returncode == 2, "a query is required"
+
+
+def test_the_templates_questions_do_not_match_every_note(course_dir: Path) -> None:
+    from retreat.journal import start_note
+
+    course = Course(course_dir)
+    for item in ("add", "greet"):
+        start_note(course, item)
+    assert [m for m in find(course, "complexity") if m.kind == "journal"] == [], "only the learner's words count"
+    with (course_dir / "journal" / "greet.md").open("a") as f:
+        f.write("Formatting has no real complexity here.\n")
+    found = find(course, "complexity")
+    assert [(m.kind, m.item_id) for m in found] == [("journal", "greet")]
+    assert found[0].snippet == "Formatting has no real complexity here."
