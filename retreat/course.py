@@ -51,8 +51,8 @@ class Course:
     """Lay the learner's my-roadmap.yaml over the course's roadmap (off for course-author checks)."""
 
     @classmethod
-    def find(cls, start: Path | None = None) -> Course:
-        return cls(find_course_root(start))
+    def find(cls, start: Path | None = None, personal: bool = True) -> Course:
+        return cls(find_course_root(start), personal)
 
     @cached_property
     def state_dir(self) -> Path:

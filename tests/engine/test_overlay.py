@@ -105,6 +105,8 @@ def test_the_course_without_the_overlay(course_dir: Path) -> None:
     _personalise(course_dir)
     rm = Course(course_dir, personal=False).roadmap
     assert "my-reading" not in [i.id for i in rm.items] and rm.skipped == ()
+    assert Course.find(course_dir, personal=False).roadmap == rm, "what course-author checks use"
+    assert "my-reading" in [i.id for i in Course.find(course_dir).roadmap.items]
 
 
 BROKEN = [
