@@ -197,4 +197,23 @@ def _mark(item_id: str, status: str | None) -> None:
     click.echo(f"{item_id}: {status or 'not done'}. 'retreat next' says what comes next.")
 
 
-COMMANDS = (next_cmd, list_cmd, check_cmd, hint_cmd, solution_cmd, reset_cmd, done_cmd, skip_cmd)
+@click.command("report")
+@click.option("--summary", "summary_file", required=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A results file written by 'retreat check --json'.")
+@click.option("--title", default="retreat", show_default=True, help="The summary's heading.")
+def report_cmd(summary_file: Path, title: str) -> None:
+    """Print the verdicts of 'retreat check --json' as Markdown, for a CI job summary.
+
+    \b
+    Example (GitHub Actions):
+      retreat check --stage foundations --json > results.json || true
+      retreat report --summary results.json >> "$GITHUB_STEP_SUMMARY"
+    """
+    from retreat.report import load_results, summary_markdown
+
+    verdicts, problem = load_results(summary_file)
+    click.echo(summary_markdown(verdicts, problem, title), nl=False)
+
+
+COMMANDS = (next_cmd, list_cmd, check_cmd, hint_cmd, solution_cmd, reset_cmd, done_cmd, skip_cmd, report_cmd)

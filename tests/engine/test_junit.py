@@ -146,7 +146,7 @@ def test_runs_on_the_device_check_asked_for():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_a_gpu_is_one_clear_line(course_dir: Path) -> None:
     r = CliRunner().invoke(main, ["check", "add", "--device", "cuda"])
-    assert r.exit_code == 2 and r.exception is None or isinstance(r.exception, SystemExit)
+    assert r.exit_code == 2 and (r.exception is None or isinstance(r.exception, SystemExit))
     assert r.output.count("\n") == 1 and "no CUDA device" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(main, ["check", "add", "--device", "tpu"])
     assert r.exit_code == 2 and "'tpu' is not one of 'cpu', 'cuda'" in r.output
