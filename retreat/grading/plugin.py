@@ -61,6 +61,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         torch.manual_seed(0)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # torch.testing.assert_close imports torch.distributed.tensor (hundreds of modules) on its first
+    # call; importing it here charges that to collection, not to whichever test happens to run first.
+    if "torch" in sys.modules:
+        try:
+            import torch.distributed.tensor  # noqa: F401
+        except Exception:  # noqa: BLE001 - an optional speed-up, never a reason to fail
+            pass
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if _report is None:
         return
