@@ -31,7 +31,10 @@ class RMSNorm(nn.Module):
     def __init__(self, dim: int, eps: float = 1e-6):
         super().__init__()
         self.eps = eps
+        ### TODO: the learned gain: a parameter named weight, of shape (dim,), initialised to ones.
+        ### STUB: pass
         self.weight = nn.Parameter(torch.ones(dim))
+        ### END
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., dim) -> (..., dim), each vector divided by its RMS, times `weight`."""
