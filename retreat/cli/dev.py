@@ -27,7 +27,7 @@ def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
     from retreat import dev as core
     from retreat.cli.render import console, escape
 
-    course = Course.find()
+    course = Course.find(personal=False)
     _ = course.roadmap
 
     def show(report: core.ExerciseReport) -> None:
@@ -86,7 +86,7 @@ def dev_lock(check: bool) -> None:
     """
     from retreat.integrity import LOCK_FILE, stale_entries, write_lock
 
-    course = Course.find()
+    course = Course.find(personal=False)
     _ = course.roadmap
     if check:
         stale = stale_entries(course)
@@ -106,7 +106,7 @@ def dev_stubs(ids: tuple[str, ...]) -> None:
     """Write each exercise's stub from its solution (### TODO ... ### END blocks)."""
     from retreat.dev import write_stubs
 
-    changed = write_stubs(Course.find(), list(ids) or None)
+    changed = write_stubs(Course.find(personal=False), list(ids) or None)
     for rel in changed:
         click.echo(f"wrote {rel}")
     click.echo(f"{len(changed)} stub(s) changed.")

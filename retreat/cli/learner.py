@@ -10,6 +10,7 @@ import click
 from retreat import plan
 from retreat.cli import render
 from retreat.cli.common import echo_json, item_argument, json_option, load, optional_item_argument
+from retreat.course import Course
 from retreat.errors import RetreatError
 
 
@@ -22,17 +23,21 @@ def next_cmd(as_json: bool) -> None:
     course, progress = load()
     view = plan.next_item(course.roadmap, progress.states())
     if as_json:
-        echo_json(_item_json(view) if view else None)
+        echo_json(_item_json(view, course) if view else None)
     else:
         render.reviews_due(due(course, progress))  # a due review first, in one line
         render.next_item(course, view)
 
 
-def _item_json(view: plan.ItemView) -> dict:
+def _item_json(view: plan.ItemView, course: Course, notes: set[str] | None = None) -> dict:
+    from retreat.journal import noted
+
     item = view.item
     data = {"id": item.id, "kind": item.kind, "title": item.title, "stage": view.stage.id,
             "summary": item.summary, "minutes": item.minutes, "points": item.points,
-            "status": view.state.status, "locked_by": list(view.locked_by), "optional": item.optional}
+            "status": view.state.status, "locked_by": list(view.locked_by), "optional": item.optional,
+            "note": item.id in (noted(course) if notes is None else notes),
+            "yours": item.id in course.roadmap.added}
     for key in ("exercise", "notes", "url", "book"):
         if getattr(item, key, None):
             data[key] = getattr(item, key)
@@ -52,13 +57,16 @@ def list_cmd(as_json: bool) -> None:
     summaries = plan.stage_summaries(course.roadmap, states)
     nxt = plan.next_item(course.roadmap, states)
     if as_json:
+        from retreat.journal import noted
+
+        notes = noted(course)
         echo_json({
             "course": course.roadmap.course.id,
             "next": nxt.item.id if nxt else None,
             "reviews_due": due_ids,
             "stages": [{"id": s.stage.id, "title": s.stage.title, "complete": s.complete, "total": s.total,
                         "points": s.points, "max_points": s.max_points} for s in summaries],
-            "items": [dict(_item_json(v), attempts=v.state.attempts, hints_shown=v.state.hints_shown)
+            "items": [dict(_item_json(v, course, notes), attempts=v.state.attempts, hints_shown=v.state.hints_shown)
                       for v in views],
         })
     else:
