@@ -3,8 +3,8 @@
 Without a cache, generating token t+1 runs the model over all t+1 tokens again, although the
 keys and values of tokens 0..t-1 are exactly what they were at the previous step (a causal
 model's past never depends on its future). A KV cache keeps each layer's keys and values, so
-each step only runs the newest token through the model: O(T) work per step instead of O(T^2)
-over the whole prefix.
+each step runs only the newest token through the model instead of the whole prefix: generating
+T tokens costs T token-passes instead of about T^2 / 2.
 
 The model protocol (the capstone Llama implements it; the tests use a tiny model that does):
 

@@ -167,7 +167,7 @@ def test_cached_generation_feeds_one_token_per_step():
         f"the cache grows by one token per step (cache length at each call: {starts})"
 
 
-def test_cache_holds_every_token_but_the_last():
+def test_cache_holds_the_prompt_and_the_generated_tokens():
     model = tiny_model(n_layers=2)
     captured = []
 
