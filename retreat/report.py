@@ -44,6 +44,11 @@ def load_results(path: Path) -> tuple[list[dict[str, Any]], str | None]:
     return data, None
 
 
+def _tests(verdict: dict[str, Any]) -> list[dict[str, Any]]:
+    tests = verdict.get("tests")
+    return [t for t in tests if isinstance(t, dict)] if isinstance(tests, list) else []
+
+
 def summary_markdown(verdicts: list[dict[str, Any]], problem: str | None = None, title: str = "retreat") -> str:
     passed = sum(bool(v.get("ok")) for v in verdicts)
     lines = [f"### {_cell(title)}: {passed}/{len(verdicts)} exercises pass", ""]
@@ -53,8 +58,8 @@ def summary_markdown(verdicts: list[dict[str, Any]], problem: str | None = None,
         return "\n".join(lines) + "\n"
     lines += ["| | exercise | checks | time | notes |", "| --- | --- | --- | --- | --- |"]
     for v in verdicts:
-        tests = v.get("tests") or []
-        ok_checks = sum(t.get("outcome") == "passed" for t in tests if isinstance(t, dict))
+        tests = _tests(v)
+        ok_checks = sum(t.get("outcome") == "passed" for t in tests)
         notes = []
         if v.get("problem"):
             notes.append(str(v["problem"]))
@@ -69,7 +74,7 @@ def summary_markdown(verdicts: list[dict[str, Any]], problem: str | None = None,
                      f"{_cell('; '.join(notes))} |")
     failing = [v for v in verdicts if not v.get("ok")]
     for v in failing:
-        bad = [t for t in v.get("tests") or [] if isinstance(t, dict) and t.get("outcome") != "passed"]
+        bad = [t for t in _tests(v) if t.get("outcome") != "passed"]
         if not bad:
             continue
         lines += ["", f"<details><summary>{html.escape(str(v['item_id']))}: "

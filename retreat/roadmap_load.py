@@ -40,8 +40,12 @@ class YamlDoc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
             raise RoadmapError(rel, line, None, f"invalid YAML: {exc.problem or exc}") from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at a position
+            line = text[: exc.position].count("\n") + 1
+            char = f"#x{ord(exc.character):04x}" if isinstance(exc.character, str) else repr(exc.character)
+            raise RoadmapError(rel, line, None, f"invalid YAML: character {char}: {exc.reason}") from None
         except yaml.YAMLError as exc:
-            raise RoadmapError(rel, None, None, f"invalid YAML: {exc}") from None
+            raise RoadmapError(rel, None, None, "invalid YAML: " + " ".join(str(exc).split())) from None
         self.lines: dict[tuple, int] = {}
         if node is not None:
             self._walk(node, ())
@@ -106,7 +110,7 @@ def load_items(raw_items: Any, doc: YamlDoc, path: tuple, stage_id: str) -> list
             raise doc.fail(p, f"items[{i}]", "expected a mapping with at least id and title")
         label = f"item {raw.get('id', i)!r}"
         kind = raw.get("kind", "exercise")
-        if kind not in ITEM_KINDS:
+        if not isinstance(kind, str) or kind not in ITEM_KINDS:
             raise doc.fail(p + ("kind",), f"{label}.kind",
                            f"unknown kind {kind!r}; expected one of {', '.join(ITEM_KINDS)}")
         item = validate(ITEM_KINDS[kind], raw, doc, p, label)
