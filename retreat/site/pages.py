@@ -9,6 +9,7 @@ fails `mkdocs build --strict`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 
 from retreat.plan import stage_summaries, views
@@ -59,6 +60,18 @@ class Site:
         item = self.roadmap.get(item_id)
         text = short(item.title, limit) if limit else item.title
         return f"[{md_text(text)}]({rel(src_from, self.page_of(item_id))})"
+
+    @cached_property
+    def solution_lines(self) -> dict[str, str]:
+        """The lines learners write (from the solutions' TODO blocks), whitespace-normalised."""
+        from retreat.site.journal import solution_lines
+
+        return solution_lines(self.root, self)
+
+    def hint_reveals_solution(self, hint: str) -> bool:
+        """True when a hint quotes a line of the solution: the site then keeps it for the terminal."""
+        text = " ".join(hint.replace("`", " ").split())
+        return any(line in text for line in self.solution_lines)
 
     def notes_page(self, item: Item) -> str | None:
         """The item's notes page, if the file exists yet (a page under construction has none)."""
@@ -270,6 +283,10 @@ class Site:
             out += ["## Hints", "",
                     "Try first; open one hint at a time (`retreat hint` shows them in the terminal too).", ""]
             for n, hint in enumerate(ex.hints, 1):
+                if self.hint_reveals_solution(hint):
+                    # The published site never shows solution code; the terminal shows it on request.
+                    hint = (f"This hint quotes part of the answer, so the site leaves it out: "
+                            f"`retreat hint {ex.id}` shows it in your terminal when you want it.")
                 out += [f'??? tip "Hint {n} of {len(ex.hints)}"', "", indent(hint), ""]
         out += self._reading_section(src, ex, notes)
         out += ["## Work on it", "", "```bash",

@@ -182,3 +182,21 @@ def test_a_pasted_solution_line_is_left_out_and_fails_a_strict_build(tmp_path: P
     note = " ".join(re.sub(r"<[^>]+>", "", _article(_page(site, "journal/norms"))).split())
     assert "left out of the site: a line of the reference solution of norms" in note and "My solution" in note
     assert leaks(root, site) == []
+
+
+def test_the_course_site_reveals_no_solution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped course, built as a learner would publish it: no substantial solution line shows,
+    hints that quote the answer included (those stay in the terminal)."""
+    monkeypatch.setenv("RETREAT_HOME", str(tmp_path / "state"))
+    root = Path(__file__).resolve().parents[2]
+    site = build_site(Course(root, personal=False), strict=False, site_dir=tmp_path / "site")
+    texts = site_text(site)
+    # The stubs are published on purpose (the learner starts from them): what they show is not an answer.
+    public = " ".join(" ".join(p.read_text().split()) for p in (root / "exercises").rglob("*.py"))
+    found = []
+    for sol, lines in solution_blocks(root).items():
+        for line in lines:
+            if len(line) < 16 or line.startswith(("#", '"', "'")) or line in public:
+                continue  # 'return out' is in every page of code; it gives nothing away
+            found += [f"{page}: {line!r} (from {sol})" for page, text in texts.items() if line in text]
+    assert found == [], "\n".join(found[:20])
