@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from retreat import plan
@@ -17,6 +17,7 @@ from retreat.course import Course
 from retreat.grading.runner import Job, run_job
 from retreat.grading.verdict import Verdict
 from retreat.grading.worker import Worker
+from retreat.integrity import unofficial_reason
 from retreat.progress import Progress
 from retreat.roadmap import Exercise
 
@@ -53,10 +54,11 @@ class Watcher:
         assert ex is not None
         self.events.on_checking(ex)
         started = time.time()
-        verdict = run_job(self.course, Job(ex), worker=self.worker)
+        unofficial = unofficial_reason(self.course, ex.id)  # as `retreat check` does
+        verdict = replace(run_job(self.course, Job(ex), worker=self.worker), unofficial=unofficial)
         self.progress.record_attempt(ex.id, started=started, duration=verdict.duration, passed=verdict.passed,
                                      total=verdict.total, ok=verdict.ok, file_hash=verdict.file_hash,
-                                     outcome=verdict.outcome)
+                                     outcome=verdict.outcome, unofficial=verdict.unofficial)
         self.events.on_verdict(ex, verdict)
         return verdict
 
