@@ -12,20 +12,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from retreat.errors import RoadmapError
 from retreat.roadmap import FORMAT_VERSION, ITEM_KINDS, Course, Exercise, Roadmap, Stage
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _CACHE_VERSION = 4
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlDoc:
     """Parsed YAML plus the line of every value, keyed by its path of keys and indices."""
 
     def __init__(self, path: Path, rel: str) -> None:
+        import yaml  # only when a roadmap is parsed: a cache hit needs no YAML
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         self.rel = rel
         try:
             text = path.read_text(encoding="utf-8")
@@ -34,8 +34,8 @@ class YamlDoc:
         except (OSError, UnicodeDecodeError) as exc:
             raise RoadmapError(rel, None, None, f"cannot read: {exc}") from None
         try:
-            node = yaml.compose(text, Loader=_Loader)
-            self.data = yaml.load(text, Loader=_Loader)
+            node = yaml.compose(text, Loader=loader)
+            self.data = yaml.load(text, Loader=loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
@@ -50,7 +50,9 @@ class YamlDoc:
         if node is not None:
             self._walk(node, ())
 
-    def _walk(self, node: yaml.Node, path: tuple) -> None:
+    def _walk(self, node: Any, path: tuple) -> None:
+        import yaml
+
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:

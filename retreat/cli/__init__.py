@@ -11,7 +11,18 @@ from retreat.errors import RetreatError
 
 
 class RetreatGroup(click.Group):
-    """Turns the core's errors into one line on stderr and their exit code, never a traceback."""
+    """Loads commands lazily; turns the core's errors into one line on stderr and their exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module_name, attr = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module_name), attr), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
         try:
@@ -38,18 +49,26 @@ def main() -> None:
     """
 
 
-def _register() -> None:
-    from retreat.cli import dev, docs, learner, personal, watch
-
-    for cmd in (*learner.COMMANDS, watch.watch_cmd, personal.note_cmd, personal.find_cmd, dev.dev, docs.docs):
-        main.add_command(cmd)
-    from retreat.cli import study  # quiz, review
-
-    for cmd in study.COMMANDS:
-        main.add_command(cmd)
-
-
-_register()
+# Each command's module is imported only when that command runs, so `retreat next` pays for
+# nothing but itself (no torch, no pydantic, no MkDocs).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "next": ("retreat.cli.learner", "next_cmd"),
+    "list": ("retreat.cli.learner", "list_cmd"),
+    "check": ("retreat.cli.learner", "check_cmd"),
+    "hint": ("retreat.cli.learner", "hint_cmd"),
+    "solution": ("retreat.cli.learner", "solution_cmd"),
+    "reset": ("retreat.cli.learner", "reset_cmd"),
+    "done": ("retreat.cli.learner", "done_cmd"),
+    "skip": ("retreat.cli.learner", "skip_cmd"),
+    "report": ("retreat.cli.learner", "report_cmd"),
+    "watch": ("retreat.cli.watch", "watch_cmd"),
+    "quiz": ("retreat.cli.study", "quiz_cmd"),
+    "review": ("retreat.cli.study", "review_cmd"),
+    "note": ("retreat.cli.personal", "note_cmd"),
+    "find": ("retreat.cli.personal", "find_cmd"),
+    "dev": ("retreat.cli.dev", "dev"),
+    "docs": ("retreat.cli.docs", "docs"),
+}
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

@@ -94,7 +94,8 @@ def reviews_due(due: list) -> None:
 
 def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[plan.StageSummary],
                  nxt: plan.ItemView | None, due: frozenset[str] = frozenset()) -> None:
-    console.print(f"[bold]{escape(course.roadmap.course.title)}[/]")
+    # Built as one text and printed once: a hundred separate prints cost more than the rest of `list`.
+    lines = [f"[bold]{escape(course.roadmap.course.title)}[/]"]
     by_stage: dict[str, list[plan.ItemView]] = {}
     for v in views:
         by_stage.setdefault(v.stage.id, []).append(v)
@@ -105,7 +106,7 @@ def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[pla
         filled = round(width * s.complete / s.total) if s.total else width
         bar = "[green]" + "█" * filled + "[/][dim]" + "░" * (width - filled) + "[/]"
         total_points += s.points
-        console.print(f"\n[bold]{escape(s.stage.title)}[/]  {bar} {s.complete}/{s.total}  "
+        lines.append(f"\n[bold]{escape(s.stage.title)}[/]  {bar} {s.complete}/{s.total}  "
                       f"[dim]{s.points}/{s.max_points} pts[/]")
         for v in by_stage.get(s.stage.id, []):
             status = v.state.status
@@ -126,13 +127,14 @@ def roadmap_list(course: Course, views: list[plan.ItemView], summaries: list[pla
             opt += " [magenta]✎[/]" if v.item.id in noted else ""
             here = "  [bold yellow]← next[/]" if nxt is not None and nxt.item.id == v.item.id else ""
             here += "  [yellow]↻ review due[/]" if v.item.id in due else ""
-            console.print(f"  {glyph} {escape(v.item.id):28} {escape(v.item.title)}{kind}{opt}{extra}{here}")
-    console.print(f"\n[bold]{total_points}[/] points. 'retreat next' says what to do now.")
+            lines.append(f"  {glyph} {escape(v.item.id):28} {escape(v.item.title)}{kind}{opt}{extra}{here}")
+    lines.append(f"\n[bold]{total_points}[/] points. 'retreat next' says what to do now.")
     if due:
-        console.print(f"[yellow]↻[/] {len(due)} due for review: 'retreat review' takes the first.")
+        lines.append(f"[yellow]↻[/] {len(due)} due for review: 'retreat review' takes the first.")
     if noted:
-        console.print(f"[magenta]✎[/] {len(noted & {v.item.id for v in views})} items have your notes "
+        lines.append(f"[magenta]✎[/] {len(noted & {v.item.id for v in views})} items have your notes "
                       "(retreat note ID).")
+    console.print("\n".join(lines))
 
 
 def matches(found: list, query: str) -> None:
