@@ -112,6 +112,7 @@ def main() -> int:
         course = copy_course(Path(tmp) / "course")
         env = dict(os.environ, RETREAT_HOME=str(Path(tmp) / "state"), NO_COLOR="1")
         env.pop("RETREAT_TARGET", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode is cached on a learner's machine
         retreat = [PY, "-m", "retreat.cli"]
         subprocess.run([*retreat, "list"], cwd=course, env=env, capture_output=True, check=True)  # fill the cache
         rows = []
