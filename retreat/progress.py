@@ -94,7 +94,8 @@ def _v0_to_v1(conn: sqlite3.Connection) -> None:
 
 def _v1_to_v2(conn: sqlite3.Connection) -> None:
     """Attempts say why a grade was unofficial (a course file changed since the course was locked)."""
-    if "unofficial" not in _columns(conn, "attempts"):
+    columns = _columns(conn, "attempts")  # none: no table yet, and _SCHEMA creates it whole
+    if columns and "unofficial" not in columns:
         conn.execute("ALTER TABLE attempts ADD COLUMN unofficial TEXT")
 
 

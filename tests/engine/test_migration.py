@@ -136,3 +136,12 @@ def test_a_database_from_a_newer_retreat_is_left_alone(course_dir: Path, hermeti
     assert kept.execute("SELECT COUNT(*) FROM attempts").fetchone() == (2,)
     assert "unofficial" not in {r[1] for r in kept.execute("PRAGMA table_info(attempts)")}
     assert not list(hermetic.glob(f"{DB_NAME}.corrupt-*")) and not list(hermetic.glob(f"{DB_NAME}.v*"))
+
+
+def test_a_versioned_database_missing_a_table_gets_it(tmp_path: Path) -> None:
+    _make(tmp_path, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                    "INSERT INTO meta VALUES ('schema_version', '1');")
+    p = Progress(tmp_path)
+    p.record_attempt("add", started=1.0, duration=1.0, passed=1, total=1, ok=True, file_hash=None,
+                     outcome="passed", unofficial="x")
+    assert p.warnings == [] and p.attempts("add")[0].unofficial == "x"
