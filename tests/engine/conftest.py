@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import FIXTURE
 
 from retreat import course as course_module
 
-FIXTURE = Path(__file__).parent / "fixture_course"
+# The fixture course is data that the engine grades, not a part of this test suite.
+collect_ignore = ["fixture_course"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,15 +35,3 @@ def course_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(FIXTURE, root)
     monkeypatch.chdir(root)
     return root
-
-
-def solve(root: Path, name: str) -> None:
-    """Copy an exercise's solution over the learner's file, as a learner who solved it would."""
-    (root / "exercises/basics" / name).write_text((root / "solutions/basics" / name).read_text())
-
-
-def run_cli(root: Path, *args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the installed CLI in a real subprocess."""
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "retreat.cli", *args], cwd=root, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)

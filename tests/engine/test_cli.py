@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_cli, solve
+from engine_helpers import run_cli, solve
 
 from retreat.cli import main
 

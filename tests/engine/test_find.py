@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from engine_helpers import run_cli
 
 from retreat.course import Course
 from retreat.find import find, terms

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, solve
+from engine_helpers import run_cli, solve
 
 from retreat.course import Course
 from retreat.grading.runner import Job, run_job

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import solve
+from engine_helpers import solve
 
 from retreat.cli import main
 from retreat.course import Course

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from engine_helpers import run_cli
 
 from retreat.course import Course
 from retreat.journal import noted, start_note

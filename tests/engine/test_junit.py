@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import solve
+from engine_helpers import solve
 
 from retreat.cli import main
 from retreat.grading.verdict import TestOutcome as Outcome

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from engine_helpers import run_cli
 
 from retreat import progress as progress_module
 from retreat.progress import DB_NAME, SCHEMA_VERSION, NewerDatabase, Progress

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from engine_helpers import run_cli
 
 from retreat import plan
 from retreat.course import Course

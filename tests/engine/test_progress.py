@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import run_cli, solve
+from engine_helpers import run_cli, solve
 
 from retreat.progress import DB_NAME, Progress
 

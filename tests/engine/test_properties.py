@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FIXTURE
+from engine_helpers import FIXTURE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import solve
+from engine_helpers import solve
 from test_quiz import RIGHT, add_quiz
 
 from retreat import review
