@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-
 from retreat import journal, plan
+from retreat.cli.term import Console, escape
 from retreat.course import Course
 from retreat.grading.verdict import Verdict
 from retreat.roadmap import Exercise, Quiz, Reading
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console()
 
 GLYPH = {"passed": "[green]✓[/]", "done": "[green]●[/]", "skipped": "[dim]↷[/]"}
 
