@@ -69,7 +69,7 @@ def test_roadmap_shared_files_and_removed_files_count(course_dir: Path) -> None:
     assert unofficial_reason(course, "add") == f"tests/conftest.py {UNOFFICIAL}"
     conftest.write_text(original)
     roadmap = course_dir / "roadmap.yaml"
-    roadmap.write_text(roadmap.read_text().replace("timeout: 60", "timeout: 61", 1))
+    roadmap.write_text(roadmap.read_text() + "# an edit that changes no field still counts\n")
     assert unofficial_reason(Course(course_dir), "add") == f"roadmap.yaml {UNOFFICIAL}"
     (course_dir / "solutions/basics/04_boom.mutants.yaml").unlink()
     assert "(and 1 more)" in unofficial_reason(Course(course_dir), "add")
