@@ -13,6 +13,10 @@ import time
 
 import torch
 
+# One thread: both sides then measure the same thing on a shared machine (many tiny ops on two
+# busy cores spend more time handing work between threads than doing it).
+torch.set_num_threads(int(__import__("os").environ.get("RETREAT_BENCH_THREADS", "1")))
+
 os.environ.setdefault("RETREAT_TARGET", "solution")
 import retreat  # noqa: E402
 
