@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from retreat.course import ENV_COURSE, ENV_HOME, ENV_OVERRIDES, ENV_TARGET, Cour
 from retreat.forbid import ENV_FORBID, ENV_GRADED
 from retreat.grading.plugin import ENV_REPORT, ENV_RUN_ID
 from retreat.grading.verdict import Verdict, read_verdict
-from retreat.grading.worker import Worker, WorkerDied, WorkerPool
+from retreat.grading.worker import Worker, WorkerDied, WorkerPool, die_with_parent
 from retreat.roadmap import Exercise
 
 _TAIL_BYTES = 16_384
@@ -33,10 +34,14 @@ _TAIL_BYTES = 16_384
 MEMORY_LIMIT_MB = int(os.environ.get("RETREAT_MEMORY_MB", "4096"))
 
 
+def prepare_child() -> None:
+    """Run in a grading child before it starts: memory cap, and death with its parent."""
+    limit_memory()
+    die_with_parent()
+
+
 def limit_memory(megabytes: int = MEMORY_LIMIT_MB) -> None:
     """Cap the calling process's address space (called in the child, before the tests run)."""
-    import resource
-
     limit = megabytes * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -115,7 +120,7 @@ def _kill_group(pgid: int) -> None:
 
 def _run_subprocess(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float) -> tuple[int | None, bool, str]:
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=limit_memory)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=prepare_child)
     tail = _Tail(proc.stdout)
     tail.start()
     timed_out = False

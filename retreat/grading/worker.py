@@ -11,6 +11,7 @@ the worker, so every check imports the learner's file afresh.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -62,9 +63,9 @@ def _serve() -> None:
                 os.dup2(devnull, 0)
                 os.environ.clear()
                 os.environ.update(job["env"])
-                from retreat.grading.runner import limit_memory
+                from retreat.grading.runner import prepare_child
 
-                limit_memory()
+                prepare_child()
                 os.chdir(job["cwd"])
                 sys.argv = ["pytest", *job["args"]]
                 import pytest
@@ -92,6 +93,22 @@ def _reap(job_id: str, pid: int, read_fd: int, send: Callable[[dict], None]) -> 
     send({"id": job_id, "exit": code, "tail": bytes(buf[-_TAIL:]).decode("utf-8", errors="replace")})
 
 
+try:  # looked up now: a function run between fork and exec must not import or load anything
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - not Linux
+    _LIBC = None
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill the calling process when its parent dies: a `retreat check` that is itself
+    killed must not leave a spinning check behind (no one would enforce its timeout)."""
+    if _LIBC is not None:
+        try:
+            _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except AttributeError:  # pragma: no cover - a libc without prctl
+            pass
+
+
 class WorkerDied(RuntimeError):
     pass
 
@@ -108,7 +125,7 @@ class Worker:
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         self.proc = subprocess.Popen([sys.executable, "-m", "retreat.grading.worker"], cwd=self.cwd, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True, start_new_session=True)
+                                     text=True, start_new_session=True, preexec_fn=die_with_parent)
         self._reader = _LineReader(self.proc.stdout)
         hello = self._reader.readline(120.0)
         if not hello or not hello.startswith('{"ready"'):
