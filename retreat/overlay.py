@@ -26,7 +26,7 @@ from pathlib import Path
 from retreat.course import OVERLAY_FILE
 from retreat.errors import UnknownItem
 from retreat.roadmap import FORMAT_VERSION, Item, Roadmap
-from retreat.roadmap_load import YamlDoc, check_graph, load_items, validate
+from retreat.roadmap_load import YamlDoc, check_format_version, check_graph, load_items, validate
 
 KEYS = ("format_version", "pace", "skip", "optional", "order", "add")
 
@@ -54,12 +54,7 @@ def apply_overlay(root: Path, roadmap: Roadmap, located: list, filename: str = O
     if not isinstance(data, dict):
         raise doc.fail((), None, f"expected a mapping with format_version: {FORMAT_VERSION} and any of "
                                  f"{', '.join(KEYS[1:])}")
-    version = data.get("format_version")
-    if version is None:
-        raise doc.fail((), "format_version", f"required field is missing (this retreat reads version {FORMAT_VERSION})")
-    if version != FORMAT_VERSION:
-        raise doc.fail(("format_version",), "format_version",
-                       f"version {version!r} is not supported; this retreat reads version {FORMAT_VERSION}")
+    check_format_version(doc, data)
     unknown = sorted(set(data) - set(KEYS), key=str)
     if unknown:
         raise doc.fail((unknown[0],), str(unknown[0]), f"unknown field (expected {', '.join(KEYS)})")

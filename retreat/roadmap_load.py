@@ -192,18 +192,24 @@ def parse_roadmap(root: Path, check_files: bool = True, filename: str = "roadmap
     return roadmap
 
 
-def _parse_course(root: Path, check_files: bool, filename: str) -> tuple[Roadmap, list]:
-    """The course's own roadmap, and every item located as (item, its YamlDoc, its key path)."""
-    doc = YamlDoc(root / filename, filename)
-    data = doc.data
-    if not isinstance(data, dict):
-        raise doc.fail((), None, "expected a mapping with format_version, course and stages")
+def check_format_version(doc: YamlDoc, data: dict) -> int:
+    """The file's format_version, which must be the one this retreat reads (roadmap and overlay alike)."""
     version = data.get("format_version")
     if version is None:
         raise doc.fail((), "format_version", f"required field is missing (this retreat reads version {FORMAT_VERSION})")
     if version != FORMAT_VERSION:
         raise doc.fail(("format_version",), "format_version",
                        f"version {version!r} is not supported; this retreat reads version {FORMAT_VERSION}")
+    return version
+
+
+def _parse_course(root: Path, check_files: bool, filename: str) -> tuple[Roadmap, list]:
+    """The course's own roadmap, and every item located as (item, its YamlDoc, its key path)."""
+    doc = YamlDoc(root / filename, filename)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.fail((), None, "expected a mapping with format_version, course and stages")
+    version = check_format_version(doc, data)
     unknown = set(data) - {"format_version", "course", "stages"}
     if unknown:
         key = sorted(unknown)[0]
