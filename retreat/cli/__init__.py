@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from retreat import __version__
@@ -69,7 +67,3 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "dev": ("retreat.cli.dev", "dev"),
     "docs": ("retreat.cli.docs", "docs"),
 }
-
-
-def run() -> None:  # pragma: no cover - console entry point alias
-    sys.exit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ class Verdict:
     file_hash: str | None = None
     output_tail: str = ""
     unofficial: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> int:
