@@ -12,21 +12,21 @@ if TYPE_CHECKING:
 
 def load_exercise(item_id: str) -> ModuleType:
     """Import the learner's module for exercise `item_id` (the grader may substitute another)."""
-    from retreat.course import load_exercise as _load
+    from retreat.loader import load_exercise as _load
 
     return _load(item_id)
 
 
 def load_solution(item_id: str) -> ModuleType:
     """Import the reference solution of exercise `item_id`."""
-    from retreat.course import load_solution as _load
+    from retreat.loader import load_solution as _load
 
     return _load(item_id)
 
 
 def load_support(name: str) -> ModuleType:
     """Import the course's support module support/<name>.py."""
-    from retreat.course import load_support as _load
+    from retreat.loader import load_support as _load
 
     return _load(name)
 

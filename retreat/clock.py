@@ -6,19 +6,18 @@ time unless it names a zone) or seconds since the epoch (`1796083200`).
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 
+import retreat.env as env
 from retreat.errors import UsageProblem
 
-ENV_NOW = "RETREAT_NOW"
 DAY = 86400.0
 
 
 def now() -> float:
     """Seconds since the epoch: $RETREAT_NOW if set, else the system clock."""
-    raw = os.environ.get(ENV_NOW, "").strip()
+    raw = (env.get(env.NOW) or "").strip()
     return parse_time(raw) if raw else time.time()
 
 
@@ -30,7 +29,7 @@ def parse_time(raw: str) -> float:
     try:
         return datetime.fromisoformat(raw).timestamp()
     except ValueError:
-        raise UsageProblem(f"{ENV_NOW}={raw!r} is neither an ISO date (2026-12-01, 2026-12-01T09:30) "
+        raise UsageProblem(f"{env.NOW}={raw!r} is neither an ISO date (2026-12-01, 2026-12-01T09:30) "
                            "nor seconds since the epoch") from None
 
 

@@ -31,11 +31,15 @@ class RoadmapError(UsageProblem):
         super().__init__(f"{where}:{what} {message}")
 
 
+def did_you_mean(name: str, known: list[str]) -> list[str]:
+    """Up to three of `known` that `name` was probably meant to be, closest first."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    return close or [k for k in known if name in k or k in name][:3]
+
+
 class UnknownItem(UsageProblem):
     def __init__(self, item_id: str, known: list[str]) -> None:
-        close = difflib.get_close_matches(item_id, known, n=3, cutoff=0.5)
-        if not close:
-            close = [k for k in known if item_id in k or k in item_id][:3]
+        close = did_you_mean(item_id, known)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         super().__init__(f"no item with id {item_id!r} in this course.{hint} ('retreat list' shows all)")
         self.item_id = item_id

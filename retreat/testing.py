@@ -10,14 +10,14 @@ index and both values; how many elements are off. The grader shows these lines t
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
 
+import retreat.env as env
 from retreat.errors import UsageProblem
 
-ENV_DEVICE = "RETREAT_DEVICE"  # set by `retreat check --device`; read by device()
+ENV_DEVICE = env.DEVICE  # set by `retreat check --device`; read by device()
 DEVICES = ("cpu", "cuda")
 
 
@@ -130,7 +130,7 @@ def device() -> torch.device:
 
         x = torch.randn(4, 8, device=device())
     """
-    return torch.device(os.environ.get(ENV_DEVICE) or "cpu")
+    return torch.device(env.get(env.DEVICE) or "cpu")
 
 
 def require_device(name: str) -> None:

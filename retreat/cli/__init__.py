@@ -22,7 +22,7 @@ class RetreatGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module_name), attr), name)
         return super().get_command(ctx, name)
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+    def invoke(self, ctx: click.Context):  # click's signature
         try:
             return super().invoke(ctx)
         except RetreatError as exc:

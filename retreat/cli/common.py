@@ -8,16 +8,19 @@ from typing import Any
 import click
 
 from retreat.course import Course
-from retreat.progress import Progress
+from retreat.learner.progress import Progress
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")
+device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+                             help="Run the checks on this device (tests ask retreat.testing.device()); "
+                                  "cuda needs a GPU.")
 
 
 def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
     """Shell completion of item ids from the roadmap."""
     try:
         return [i.id for i in Course.find().roadmap.items if i.id.startswith(incomplete)]
-    except Exception:  # noqa: BLE001 - completion must never fail loudly
+    except Exception:  # completion must never fail loudly
         return []
 
 
@@ -38,3 +41,11 @@ def load() -> tuple[Course, Progress]:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
+
+
+def require_device(device: str | None) -> None:
+    """Fail in one line before grading when `--device` names a device this machine lacks."""
+    if device:
+        from retreat.testing import require_device as check  # imports torch: only when a device is named
+
+        check(device)

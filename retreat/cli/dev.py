@@ -24,8 +24,8 @@ def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
 
     Checks every exercise, or only the IDs given. Exits 1 if anything is wrong.
     """
-    from retreat import dev as core
     from retreat.cli.render import console, escape
+    from retreat.dev import check as core
 
     course = Course.find(personal=False)
     _ = course.roadmap
@@ -84,7 +84,7 @@ def dev_lock(check: bool) -> None:
     'retreat check' marks a grade unofficial when a locked file has changed since. A whole-course
     'retreat dev check' that finds the course sound refreshes the lock too.
     """
-    from retreat.integrity import LOCK_FILE, stale_entries, write_lock
+    from retreat.grading.lock import LOCK_FILE, stale_entries, write_lock
 
     course = Course.find(personal=False)
     _ = course.roadmap
@@ -104,7 +104,7 @@ def dev_lock(check: bool) -> None:
 @click.argument("ids", nargs=-1, metavar="[ID]...")
 def dev_stubs(ids: tuple[str, ...]) -> None:
     """Write each exercise's stub from its solution (### TODO ... ### END blocks)."""
-    from retreat.dev import write_stubs
+    from retreat.dev.stubs import write_stubs
 
     changed = write_stubs(Course.find(personal=False), list(ids) or None)
     for rel in changed:
@@ -116,15 +116,12 @@ def dev_stubs(ids: tuple[str, ...]) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if the shipped schema is out of date instead of writing it.")
 def dev_schema(check: bool) -> None:
     """Write the roadmap's JSON Schema (retreat/schema/roadmap.schema.json) from its types."""
-    from retreat.schema import SCHEMA_PATH, render_schema
+    from retreat.roadmap.schema import SCHEMA_PATH, schema_is_current, write_schema
 
-    text = render_schema()
-    current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.is_file() else ""
     if check:
-        if current != text:
+        if not schema_is_current():
             raise click.ClickException("the shipped JSON Schema is out of date: run 'retreat dev schema'")
         click.echo("schema up to date")
         return
-    SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
-    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    write_schema()
     click.echo(f"wrote {SCHEMA_PATH}")

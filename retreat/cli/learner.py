@@ -7,18 +7,27 @@ from pathlib import Path
 
 import click
 
-from retreat import plan
 from retreat.cli import render
-from retreat.cli.common import echo_json, item_argument, json_option, load, optional_item_argument
+from retreat.cli.common import (
+    device_option,
+    echo_json,
+    item_argument,
+    json_option,
+    load,
+    optional_item_argument,
+    require_device,
+)
 from retreat.course import Course
 from retreat.errors import RetreatError
+from retreat.learner import plan
+from retreat.learner.progress import Progress
 
 
 @click.command("next")
 @json_option
 def next_cmd(as_json: bool) -> None:
     """Say what to do now: the next unlocked item, where it is and how to check it."""
-    from retreat.review import due
+    from retreat.learner.review import due
 
     course, progress = load()
     view = plan.next_item(course.roadmap, progress.states())
@@ -30,7 +39,7 @@ def next_cmd(as_json: bool) -> None:
 
 
 def _item_json(view: plan.ItemView, course: Course, notes: set[str] | None = None) -> dict:
-    from retreat.journal import noted
+    from retreat.learner.journal import noted
 
     item = view.item
     data = {"id": item.id, "kind": item.kind, "title": item.title, "stage": view.stage.id,
@@ -48,7 +57,7 @@ def _item_json(view: plan.ItemView, course: Course, notes: set[str] | None = Non
 @json_option
 def list_cmd(as_json: bool) -> None:
     """Show the roadmap: stages with progress bars, points, what is locked and why."""
-    from retreat.review import due
+    from retreat.learner.review import due
 
     course, progress = load()
     states = progress.states()
@@ -57,7 +66,7 @@ def list_cmd(as_json: bool) -> None:
     summaries = plan.stage_summaries(course.roadmap, states)
     nxt = plan.next_item(course.roadmap, states)
     if as_json:
-        from retreat.journal import noted
+        from retreat.learner.journal import noted
 
         notes = noted(course)
         echo_json({
@@ -79,8 +88,7 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--stage", "stage_id", metavar="STAGE", help="Grade every exercise of one stage (a CI job per stage).")
 @click.option("--junit", "junit_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the verdicts to FILE as JUnit XML, for CI.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
-              help="Run the checks on this device (tests ask retreat.testing.device()); cuda needs a GPU.")
+@device_option
 @json_option
 def check_cmd(item_id: str | None, check_all: bool, stage_id: str | None, junit_file: Path | None,
               device: str | None, as_json: bool) -> None:
@@ -102,10 +110,7 @@ def check_cmd(item_id: str | None, check_all: bool, stage_id: str | None, junit_
     if ids is None:
         ids = [_default(course, progress)]
     many = check_all or stage_id is not None
-    if device:
-        from retreat.testing import require_device
-
-        require_device(device)
+    require_device(device)
     verdicts = []
     for tid in ids:
         v = grade(course, progress, tid, device=device, keep_going=many)
@@ -115,7 +120,7 @@ def check_cmd(item_id: str | None, check_all: bool, stage_id: str | None, junit_
             if many:
                 render.console.print()
     if junit_file is not None:
-        from retreat.junit import write_junit
+        from retreat.grading.junit import write_junit
 
         write_junit(junit_file, [(course.exercise(v.item_id), v) for v in verdicts], course.roadmap.course.id)
     if as_json:
@@ -128,8 +133,8 @@ def check_cmd(item_id: str | None, check_all: bool, stage_id: str | None, junit_
         sys.exit(1)
 
 
-def _default(course, progress) -> str:  # noqa: ANN001
-    from retreat.session import default_exercise
+def _default(course: Course, progress: Progress) -> str:
+    from retreat.learner.session import default_exercise
 
     return default_exercise(course, progress).id
 
@@ -138,7 +143,7 @@ def _default(course, progress) -> str:  # noqa: ANN001
 @optional_item_argument
 def hint_cmd(item_id: str | None) -> None:
     """Show the next hint for an exercise (by default the current one), one more each time."""
-    from retreat.session import reveal_hint
+    from retreat.learner.session import reveal_hint
 
     course, progress = load()
     item_id = item_id or _default(course, progress)
@@ -156,7 +161,7 @@ def hint_cmd(item_id: str | None) -> None:
 @click.option("--force", is_flag=True, help="Show it even though the exercise is not passed yet.")
 def solution_cmd(item_id: str, force: bool) -> None:
     """Show the reference solution of an exercise, once you have passed it."""
-    from retreat.session import solution_text
+    from retreat.learner.session import solution_text
 
     course, progress = load()
     click.echo(solution_text(course, progress, item_id, force), nl=False)
@@ -166,7 +171,7 @@ def solution_cmd(item_id: str, force: bool) -> None:
 @item_argument
 def reset_cmd(item_id: str) -> None:
     """Restore an exercise's pristine stub; your version is kept in .retreat/backups/."""
-    from retreat.session import reset_exercise
+    from retreat.learner.session import reset_exercise
 
     course, _ = load()
     backup = reset_exercise(course, item_id)
@@ -194,7 +199,7 @@ def skip_cmd(item_id: str, undo: bool) -> None:
 
 
 def _mark(item_id: str, status: str | None) -> None:
-    from retreat.session import mark
+    from retreat.learner.session import mark
 
     course, progress = load()
     current = progress.state(item_id).status
@@ -218,7 +223,7 @@ def report_cmd(summary_file: Path, title: str) -> None:
       retreat check --stage foundations --json > results.json || true
       retreat report --summary results.json >> "$GITHUB_STEP_SUMMARY"
     """
-    from retreat.report import load_results, summary_markdown
+    from retreat.grading.report import load_results, summary_markdown
 
     verdicts, problem = load_results(summary_file)
     click.echo(summary_markdown(verdicts, problem, title), nl=False)

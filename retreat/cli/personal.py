@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from retreat import plan
 from retreat.cli import render
 from retreat.cli.common import echo_json, json_option, load, optional_item_argument
 from retreat.errors import RetreatError
+from retreat.learner import plan
 
 
 @click.command("note")
@@ -25,7 +25,7 @@ def note_cmd(item_id: str | None, print_only: bool) -> None:
       retreat note kv-cache
       retreat note --print            just the path of the next item's note
     """
-    from retreat.journal import display, editor, open_in_editor, start_note
+    from retreat.learner.journal import display, editor, open_in_editor, start_note
 
     course, progress = load()
     if item_id is None:
@@ -56,7 +56,7 @@ def find_cmd(query: tuple[str, ...], limit: int, as_json: bool) -> None:
       retreat find kv cache memory
       retreat find "why do models hallucinate"
     """
-    from retreat.find import find
+    from retreat.learner.find import find
 
     course, _ = load()
     matches = find(course, " ".join(query), limit=limit)

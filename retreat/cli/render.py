@@ -1,11 +1,12 @@
-"""Text output: verdicts, the roadmap list, the next item. Rich for colour, plain when piped."""
+"""Text output: verdicts, the roadmap list, the next item. Markup in rich's style, printed by
+cli/term.py through click.style: colour in a terminal, plain when piped or NO_COLOR is set."""
 
 from __future__ import annotations
 
-from retreat import journal, plan
 from retreat.cli.term import Console, escape
 from retreat.course import Course
 from retreat.grading.verdict import Verdict
+from retreat.learner import journal, plan
 from retreat.roadmap import Exercise, Quiz, Reading
 
 console = Console()

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from retreat import clock
 from retreat.cli import render
-from retreat.cli.common import complete_ids, item_argument, load
+from retreat.cli.common import complete_ids, device_option, item_argument, load, require_device
+from retreat.course import Course
 from retreat.errors import RetreatError, UsageProblem
-from retreat.roadmap import Exercise, Quiz
+from retreat.learner.progress import Progress
+from retreat.roadmap import Exercise, Question, Quiz
+
+if TYPE_CHECKING:
+    from retreat.learner.quiz import Answer, QuizResult
+    from retreat.learner.review import Review
 
 escape = render.escape
 
 
-def _ask(q, n: int, total: int):  # noqa: ANN001, ANN202 - a Question; returns its parsed answer
-    from retreat.quiz import BadAnswer, how_to_answer, parse_answer
+def _ask(q: Question, n: int, total: int) -> Answer:
+    from retreat.learner.quiz import BadAnswer, how_to_answer, parse_answer
 
     _show_question(q, n, total)
 
-    def read(text: str):  # noqa: ANN202
+    def read(text: str) -> Answer:
         try:
             return parse_answer(q, text)
         except BadAnswer as exc:
@@ -32,8 +40,8 @@ def _ask(q, n: int, total: int):  # noqa: ANN001, ANN202 - a Question; returns i
         raise RetreatError("quiz abandoned; nothing was recorded") from None
 
 
-def _show_question(q, n: int, total: int) -> None:  # noqa: ANN001
-    from retreat.quiz import letter
+def _show_question(q: Question, n: int, total: int) -> None:
+    from retreat.learner.quiz import letter
 
     render.console.print(f"\n[bold]Question {n}/{total}[/]" + (" [dim](pick every right one)[/]"
                                                                if q.kind == "multiple" else ""))
@@ -43,8 +51,8 @@ def _show_question(q, n: int, total: int) -> None:  # noqa: ANN001
         render.console.print(f"    [bold]{letter(i)})[/] {escape(choice)}")
 
 
-def _feedback(q, answer, right: bool) -> None:  # noqa: ANN001
-    from retreat.quiz import answer_text
+def _feedback(q: Question, right: bool) -> None:
+    from retreat.learner.quiz import answer_text
 
     if right:
         render.console.print("  [green]✓ right[/]")
@@ -54,10 +62,10 @@ def _feedback(q, answer, right: bool) -> None:  # noqa: ANN001
         render.console.print(f"  [dim]{escape(line)}[/]")
 
 
-def take_quiz(course, progress, quiz: Quiz, answers: str | None):  # noqa: ANN001, ANN201 - a QuizResult
+def take_quiz(progress: Progress, quiz: Quiz, answers: str | None) -> QuizResult:
     """Ask every question (or read them from `answers`), say right or wrong with the explanation,
     and record the attempt."""
-    from retreat.quiz import BadAnswer, QuizResult, is_right, parse_answer, record, split_answers
+    from retreat.learner.quiz import BadAnswer, QuizResult, is_right, parse_answer, record, split_answers
 
     started = clock.now()
     given = None
@@ -79,7 +87,7 @@ def take_quiz(course, progress, quiz: Quiz, answers: str | None):  # noqa: ANN00
             render.console.print(f"  Your answer: {escape(_typed(q, answer))}")
         ok = is_right(q, answer)
         right.append(ok)
-        _feedback(q, answer, ok)
+        _feedback(q, ok)
     result = QuizResult(quiz, tuple(right))
     record(progress, result, started=started, duration=max(0.0, clock.now() - started))
     summary = f"{result.score}/{len(right)} right (pass mark {result.needed})"
@@ -91,8 +99,8 @@ def take_quiz(course, progress, quiz: Quiz, answers: str | None):  # noqa: ANN00
     return result
 
 
-def _typed(q, answer) -> str:  # noqa: ANN001
-    from retreat.quiz import letter
+def _typed(q: Question, answer: Answer) -> str:
+    from retreat.learner.quiz import letter
 
     if q.kind == "number":
         return f"{answer:g}"
@@ -118,7 +126,7 @@ def quiz_cmd(item_id: str, answers: str | None) -> None:
     if not isinstance(item, Quiz):
         how = f"retreat check {item_id}" if isinstance(item, Exercise) else f"retreat done {item_id}"
         raise UsageProblem(f"{item_id} is a {item.kind}, not a quiz ('{how}')")
-    if not take_quiz(course, progress, item, answers).passed:
+    if not take_quiz(progress, item, answers).passed:
         sys.exit(1)
 
 
@@ -126,7 +134,8 @@ def quiz_cmd(item_id: str, answers: str | None) -> None:
 @click.argument("item_id", metavar="[ID]", required=False, shell_complete=complete_ids)
 @click.option("--fresh", is_flag=True, help="Start the scratch file again from the stub.")
 @click.option("--answers", metavar="TEXT", help="For a quiz: the answers, as for 'retreat quiz'.")
-def review_cmd(item_id: str | None, fresh: bool, answers: str | None) -> None:
+@device_option
+def review_cmd(item_id: str | None, fresh: bool, answers: str | None, device: str | None) -> None:
     """Review a passed item that is due (or the one named): write the exercise again from a fresh
     stub, or retake the quiz. Passed reviews come back after 1, 3, 7, then 21 days.
 
@@ -135,23 +144,16 @@ def review_cmd(item_id: str | None, fresh: bool, answers: str | None) -> None:
       retreat review                 the review due first (says so when none is due)
       retreat review softmax         write softmax again in a scratch file, then run it again to grade
     """
-    from retreat import review
+    from retreat.learner import review
 
     course, progress = load()
+    require_device(device)
     at = clock.now()
-    if item_id is None:
-        due = review.due(course, progress, at)
-        if not due:
-            upcoming = review.reviews(course, progress)
-            later = (f" Next: {upcoming[0].item.id}, {clock.day_text(upcoming[0].due, at)}."
-                     if upcoming else " Items come up for review once passed.")
-            render.console.print(f"Nothing is due for review.{escape(later)}")
-            return
-        r = due[0]
-    else:
-        r = review.find(course, progress, item_id)
+    r = _review_to_take(course, progress, item_id, at)
+    if r is None:
+        return
     if isinstance(r.item, Quiz):
-        result = take_quiz(course, progress, r.item, answers)
+        result = take_quiz(progress, r.item, answers)
         _next_review(review.record(progress, r, result.passed, at), at)
         if not result.passed:
             sys.exit(1)
@@ -165,23 +167,39 @@ def review_cmd(item_id: str | None, fresh: bool, answers: str | None) -> None:
                              f"your own {escape(ex.exercise)} is untouched)\n"
                              f"  Then:    [bold]retreat review {escape(ex.id)}[/] grades it with the same tests")
         return
-    verdict, new = review.grade(course, progress, r)
+    from retreat.grading.service import grade_review
+
+    verdict, new = grade_review(course, progress, r, device=device)
     render.verdict(course, verdict, f"{ex.title} (review)")
     _next_review(new, at)
     if not verdict.ok:
         sys.exit(1)
 
 
-def _shown(path) -> str:  # noqa: ANN001
-    from pathlib import Path
+def _review_to_take(course: Course, progress: Progress, item_id: str | None, at: float) -> Review | None:
+    """The review named, or the one due first; None (after saying so) when nothing is due."""
+    from retreat.learner import review
 
+    if item_id is not None:
+        return review.find(course, progress, item_id)
+    due = review.due(course, progress, at)
+    if due:
+        return due[0]
+    upcoming = review.reviews(course, progress)
+    later = (f" Next: {upcoming[0].item.id}, {clock.day_text(upcoming[0].due, at)}."
+             if upcoming else " Items come up for review once passed.")
+    render.console.print(f"Nothing is due for review.{escape(later)}")
+    return None
+
+
+def _shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
 
-def _next_review(new, at: float) -> None:  # noqa: ANN001 - a review.Review
+def _next_review(new: Review, at: float) -> None:
     when = clock.day_text(new.due, at)
     if new.last_ok:
         render.console.print(f"[green]Review passed[/]: {escape(new.item.id)} comes back {when} "

@@ -1,6 +1,6 @@
 """The pytest plugin loaded in the grading child (and by the course's tests/conftest.py).
 
-It seeds every test, and when RETREAT_REPORT names a file it appends a structured report there:
+It seeds every test, and when RETREAT_REPORT (retreat/env.py) names a file it appends a structured report there:
 one JSON line per collected test and per outcome, then a final line carrying the run id. The
 parent trusts a pass only when that final line is present, its run id matches, and every
 collected test is listed as passed. A run that exits early never writes the final line.
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-ENV_REPORT = "RETREAT_REPORT"
-ENV_RUN_ID = "RETREAT_RUN_ID"
+import retreat.env as env
+
 _MAX_MESSAGE = 4000
 
 
@@ -40,16 +40,16 @@ def pytest_configure(config: pytest.Config) -> None:
     global _report
     # The report's location and run id stay with the plugin: code under test cannot read them
     # from the environment to write a report of its own.
-    path, run_id = os.environ.pop(ENV_REPORT, None), os.environ.pop(ENV_RUN_ID, None)
+    path, run_id = os.environ.pop(env.REPORT, None), os.environ.pop(env.RUN_ID, None)
     if path and run_id and _report is None:
         _report = _Report(path, run_id)
-        from retreat.course import BEFORE_COURSE_IMPORT
+        from retreat.loader import BEFORE_COURSE_IMPORT
 
         BEFORE_COURSE_IMPORT.append(_snapshot_helpers)
-    forbidden = json.loads(os.environ.get("RETREAT_FORBID") or "[]")
-    graded = os.environ.get("RETREAT_GRADED")
+    forbidden = env.forbidden()
+    graded = env.get(env.GRADED)
     if forbidden and graded:
-        from retreat.forbid import install_guards
+        from retreat.grading.forbid import install_guards
 
         install_guards(forbidden, graded)
 
@@ -67,7 +67,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if "torch" in sys.modules:
         try:
             import torch.distributed.tensor  # noqa: F401
-        except Exception:  # noqa: BLE001 - an optional speed-up, never a reason to fail
+        except Exception:  # an optional speed-up, never a reason to fail
             pass
 
 
@@ -150,7 +150,7 @@ def _location(tb: Any) -> str | None:
 
 
 def _short(path: str) -> str:
-    root = os.environ.get("RETREAT_COURSE")
+    root = env.get(env.COURSE)
     if root and path.startswith(root.rstrip("/") + "/"):
         return path[len(root.rstrip("/")) + 1:]
     return path
@@ -176,7 +176,7 @@ def _describe(exc: BaseException, tb: Any) -> dict:
     elif isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
         kind = "memory"
         message = ("ran out of memory: the code tried to allocate more than a check may use "
-                   f"({os.environ.get('RETREAT_MEMORY_MB', '4096')} MB)" + (f" ({where})" if where else ""))
+                   f"({env.memory_mb()} MB)" + (f" ({where})" if where else ""))
     elif isinstance(exc, SystemExit):
         kind = "exit"
         message = f"the code called sys.exit({exc.code!r}); an exercise must return, not exit"

@@ -10,43 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from retreat.course import ENV_COURSE, ENV_HOME, ENV_OVERRIDES, ENV_TARGET, Course
-from retreat.forbid import ENV_FORBID, ENV_GRADED
-from retreat.grading.plugin import ENV_REPORT, ENV_RUN_ID
+import retreat.env as env
+from retreat.course import Course
+from retreat.grading.child import Tail, drain_in_thread, kill_group, prepare_child
 from retreat.grading.verdict import Verdict, read_verdict
-from retreat.grading.worker import Worker, WorkerDied, WorkerPool, die_with_parent
+from retreat.grading.worker import Worker, WorkerDied, WorkerPool
 from retreat.roadmap import Exercise
-
-_TAIL_BYTES = 16_384
-# Address space a check may map: torch itself maps under 1 GiB; a learner's runaway allocation
-# then fails as a MemoryError in the test instead of taking the machine down.
-MEMORY_LIMIT_MB = int(os.environ.get("RETREAT_MEMORY_MB", "4096"))
-
-
-def prepare_child() -> None:
-    """Run in a grading child before it starts: memory cap, and death with its parent."""
-    limit_memory()
-    die_with_parent()
-
-
-def limit_memory(megabytes: int = MEMORY_LIMIT_MB) -> None:
-    """Cap the calling process's address space (called in the child, before the tests run)."""
-    limit = megabytes * 1024 * 1024
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
 
 
 @dataclass(frozen=True)
@@ -80,63 +58,46 @@ def pytest_args(course: Course, ex: Exercise) -> list[str]:
 
 
 def child_env(course: Course, job: Job, report: Path, run_id: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(job.extra_env)
-    env[ENV_COURSE] = str(course.root)
-    env[ENV_HOME] = str(course.state_dir)
-    env[ENV_TARGET] = job.target
-    env[ENV_OVERRIDES] = json.dumps(job.overrides)
-    env[ENV_FORBID] = json.dumps(list(job.exercise.forbid))
-    env[ENV_GRADED] = str(graded_file(course, job))
-    env[ENV_REPORT] = str(report)
-    env[ENV_RUN_ID] = run_id
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ beside the learner's files
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin; scanning entry points costs time
-    return env
+    """The child's environment: the learner's, plus what the grader tells the child (retreat/env.py)."""
+    out = dict(os.environ)
+    out.update(job.extra_env)
+    out[env.COURSE] = str(course.root)
+    out[env.HOME] = str(course.state_dir)
+    out[env.TARGET] = job.target
+    out[env.OVERRIDES] = json.dumps(job.overrides)
+    out[env.FORBID] = json.dumps(list(job.exercise.forbid))
+    out[env.GRADED] = str(graded_file(course, job))
+    out[env.REPORT] = str(report)
+    out[env.RUN_ID] = run_id
+    out["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ beside the learner's files
+    out["PYTHONHASHSEED"] = "0"
+    out["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin; scanning entry points costs time
+    return out
 
 
-class _Tail(threading.Thread):
-    def __init__(self, stream) -> None:  # noqa: ANN001 - a pipe
-        super().__init__(daemon=True)
-        self.stream, self.buf = stream, bytearray()
-
-    def run(self) -> None:
-        for chunk in iter(lambda: self.stream.read1(65536), b""):
-            self.buf += chunk
-            if len(self.buf) > 2 * _TAIL_BYTES:
-                del self.buf[:-_TAIL_BYTES]
-
-    def text(self) -> str:
-        return bytes(self.buf[-_TAIL_BYTES:]).decode("utf-8", errors="replace")
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _run_subprocess(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float) -> tuple[int | None, bool, str]:
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+def run_cold(args: list[str], child_env: dict[str, str], cwd: Path,
+             timeout: float) -> tuple[int | None, bool, str]:
+    """Run pytest with `args` in a fresh interpreter, the leader of its own process group; return
+    (exit code, or None when it timed out; whether it timed out; the output's tail)."""
+    cmd = [sys.executable, "-m", "pytest", *args]
+    proc = subprocess.Popen(cmd, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=prepare_child)
-    tail = _Tail(proc.stdout)
-    tail.start()
+    tail = Tail()
+    reader = drain_in_thread(proc.stdout, tail)
     timed_out = False
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
     except BaseException:
-        _kill_group(proc.pid)
+        kill_group(proc.pid)
         proc.wait()
         raise
     finally:
         # Whatever the child started goes too, finished or not.
-        _kill_group(proc.pid)
+        kill_group(proc.pid)
     returncode = proc.wait()
-    tail.join(timeout=2)
+    reader.join(timeout=2)
     return (None if timed_out else returncode), timed_out, tail.text()
 
 
@@ -151,7 +112,7 @@ def graded_file(course: Course, job: Job) -> Path:
 def _forbidden_uses(course: Course, job: Job, path: Path) -> str | None:
     if not job.exercise.forbid:
         return None
-    from retreat.forbid import scan_source
+    from retreat.grading.forbid import scan_source
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -177,15 +138,14 @@ def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
     digest = file_hash(graded)
     with tempfile.TemporaryDirectory(prefix="retreat-run-") as tmp:
         report = Path(tmp) / "report.jsonl"
-        env = child_env(course, job, report, run_id)
+        environ = child_env(course, job, report, run_id)
         args = pytest_args(course, ex)
         started = time.monotonic()
         if worker is None:
-            returncode, timed_out, tail = _run_subprocess([sys.executable, "-m", "pytest", *args], env,
-                                                          course.root, timeout)
+            returncode, timed_out, tail = run_cold(args, environ, course.root, timeout)
         else:
             try:
-                returncode, timed_out, tail = worker.run(args, env, course.root, timeout)
+                returncode, timed_out, tail = worker.run(args, environ, course.root, timeout)
             except WorkerDied:
                 duration = time.monotonic() - started
                 verdict = read_verdict(ex.id, report, run_id, -signal.SIGKILL, False, timeout, duration, "", digest)

@@ -1,20 +1,24 @@
-"""Grade an exercise for the learner and record the attempt."""
+"""Grade for the learner and record the result: the one path `retreat check`, `retreat watch` and
+`retreat review` take. A command parses its arguments, calls one function here, and renders the
+verdict; a new grading rule belongs in the runner (runner.py) or the verdict (verdict.py), so
+every command applies it.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import replace
 
+import retreat.env as env
 from retreat.course import Course
 from retreat.errors import RetreatError, UsageProblem
+from retreat.grading.lock import unofficial_reason
 from retreat.grading.runner import Job, run_job
 from retreat.grading.verdict import Verdict
-from retreat.integrity import unofficial_reason
-from retreat.progress import Progress
+from retreat.grading.worker import Worker
+from retreat.learner import review as reviews
+from retreat.learner.progress import Progress
 from retreat.roadmap import Exercise
-
-# retreat.testing.ENV_DEVICE (not imported from there: that module imports torch)
-ENV_DEVICE = "RETREAT_DEVICE"
 
 
 def targets(course: Course, item_id: str | None, check_all: bool, stage_id: str | None) -> list[str] | None:
@@ -35,10 +39,12 @@ def targets(course: Course, item_id: str | None, check_all: bool, stage_id: str 
 
 
 def grade(course: Course, progress: Progress, item_id: str, device: str | None = None,
-          keep_going: bool = False) -> Verdict:
-    """Grade an exercise, say whether the grade is official (retreat/integrity.py) and record it.
+          keep_going: bool = False, worker: Worker | None = None) -> Verdict:
+    """Grade the learner's file of an exercise, say whether the grade is official (lock.py) and
+    record the attempt (`retreat check`, `retreat watch` with its warm `worker`).
 
-    A missing learner file is an error, or with `keep_going` (grading many) a failing verdict.
+    A missing learner file is an error, or with `keep_going` (grading many, or watching) a failing
+    verdict that is not recorded.
     """
     ex = course.exercise(item_id)
     started = time.time()
@@ -47,10 +53,33 @@ def grade(course: Course, progress: Progress, item_id: str, device: str | None =
         if keep_going:
             return Verdict(ex.id, False, (), problem=problem, problem_kind="missing")
         raise RetreatError(problem)
-    unofficial = unofficial_reason(course, ex.id)
-    verdict = run_job(course, Job(ex, extra_env={ENV_DEVICE: device} if device else {}))
-    verdict = replace(verdict, unofficial=unofficial)
+    verdict = _grade(course, Job(ex, extra_env=_device_env(device)), worker)
     progress.record_attempt(ex.id, started=started, duration=verdict.duration, passed=verdict.passed,
                             total=verdict.total, ok=verdict.ok, file_hash=verdict.file_hash,
                             outcome=verdict.outcome, unofficial=verdict.unofficial)
     return verdict
+
+
+def grade_review(course: Course, progress: Progress, review: reviews.Review,
+                 device: str | None = None) -> tuple[Verdict, reviews.Review]:
+    """Grade an exercise written again in its review scratch file (learner/review.py) with the
+    exercise's own tests, and record the review; a passed review removes the scratch file, so the
+    next review starts from a fresh stub again."""
+    ex = review.item
+    assert isinstance(ex, Exercise)
+    path = reviews.scratch_file(course, ex)
+    verdict = _grade(course, Job(ex, overrides={ex.id: str(path)}, extra_env=_device_env(device)))
+    new = reviews.record(progress, review, verdict.ok)
+    if verdict.ok:
+        path.unlink(missing_ok=True)
+    return verdict, new
+
+
+def _grade(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
+    """Run a job and mark its verdict unofficial when a locked course file changed."""
+    unofficial = unofficial_reason(course, job.exercise.id)
+    return replace(run_job(course, job, worker=worker), unofficial=unofficial)
+
+
+def _device_env(device: str | None) -> dict[str, str]:
+    return {env.DEVICE: device} if device else {}

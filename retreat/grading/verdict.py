@@ -68,6 +68,21 @@ def _signal_name(returncode: int) -> str:
 
 def read_verdict(item_id: str, report_path: Path, run_id: str, returncode: int | None, timed_out: bool,
                  timeout: float, duration: float, output_tail: str, file_hash: str | None) -> Verdict:
+    """The verdict of one run: its report (only lines carrying `run_id` count) and how the child ended."""
+    events = _read_events(report_path, run_id)
+    collected = [e for e in events if e.get("event") == "collected"]
+    tests = _outcomes(collected, events)
+    kind, problem = _run_problem(events, collected, returncode, timed_out, timeout)
+    all_passed = bool(tests) and all(t.outcome == "passed" for t in tests)
+    if problem is None and returncode != 0 and all_passed:
+        kind = "exited-early"
+        problem = f"every test passed but the run exited with code {returncode}; the run cannot be trusted"
+    ok = problem is None and all_passed and returncode == 0
+    return Verdict(item_id, ok, tuple(tests), problem, kind, duration, file_hash, output_tail)
+
+
+def _read_events(report_path: Path, run_id: str) -> list[dict]:
+    """The report's lines that belong to this run; unreadable lines and other runs' lines are ignored."""
     events: list[dict] = []
     try:
         for line in report_path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -79,8 +94,11 @@ def read_verdict(item_id: str, report_path: Path, run_id: str, returncode: int |
                 events.append(event)
     except OSError:
         pass
+    return events
 
-    collected = [e for e in events if e.get("event") == "collected"]
+
+def _outcomes(collected: list[dict], events: list[dict]) -> list[TestOutcome]:
+    """One outcome per collected test; a test with no result was not run."""
     results: dict[str, dict] = {}
     for e in events:
         if e.get("event") == "result":
@@ -99,39 +117,30 @@ def read_verdict(item_id: str, report_path: Path, run_id: str, returncode: int |
             outcome = "error"
         tests.append(TestOutcome(c["nodeid"], c["name"], outcome, r.get("message", ""), r.get("kind", ""),
                                  r.get("facts"), float(r.get("duration", 0.0))))
+    return tests
+
+
+def _run_problem(events: list[dict], collected: list[dict], returncode: int | None, timed_out: bool,
+                 timeout: float) -> tuple[str | None, str | None]:
+    """What went wrong with the run as a whole, as (kind, message); (None, None) when nothing did."""
     finished = [e for e in events if e.get("event") == "finished"]
     collect_errors = [e for e in events if e.get("event") == "collect_error"]
-
-    problem = kind = None
     if timed_out:
-        kind = "timeout"
-        problem = (f"the tests did not finish within {timeout:g} s and were stopped: an infinite loop, "
-                   "or code far slower than it needs to be?")
-    elif returncode is not None and returncode < 0:
-        kind = "crashed"
-        problem = (f"the test process crashed ({_signal_name(returncode)}) before the tests finished"
-                   + (": out of memory?" if returncode == -signal.SIGKILL else ""))
-    elif collect_errors:
-        kind = "import-error"
-        problem = "could not load the exercise: " + collect_errors[0].get("message", "")
-    elif not finished:
-        kind = "exited-early"
-        problem = (f"the test run ended early (exit code {returncode}) without finishing its report: "
-                   "does the code call sys.exit() or os._exit()?")
-    elif not collected and returncode not in (0, 5):
-        kind = "exited-early"
-        problem = (f"the test run stopped before any test ran (exit code {returncode}): "
-                   "does the code call sys.exit() or os._exit() when imported?")
-    elif not collected:
-        kind = "no-tests"
-        problem = "no tests were collected for this exercise (a course problem: tell its author)"
-    elif finished[-1].get("collected") != len(collected):
-        kind = "exited-early"
-        problem = "the report is incomplete; the run cannot be trusted"
-
-    all_passed = bool(tests) and all(t.outcome == "passed" for t in tests)
-    if problem is None and returncode != 0 and all_passed:
-        kind = "exited-early"
-        problem = f"every test passed but the run exited with code {returncode}; the run cannot be trusted"
-    ok = problem is None and all_passed and returncode == 0
-    return Verdict(item_id, ok, tuple(tests), problem, kind, duration, file_hash, output_tail)
+        return "timeout", (f"the tests did not finish within {timeout:g} s and were stopped: an infinite loop, "
+                           "or code far slower than it needs to be?")
+    if returncode is not None and returncode < 0:
+        return "crashed", (f"the test process crashed ({_signal_name(returncode)}) before the tests finished"
+                           + (": out of memory?" if returncode == -signal.SIGKILL else ""))
+    if collect_errors:
+        return "import-error", "could not load the exercise: " + collect_errors[0].get("message", "")
+    if not finished:
+        return "exited-early", (f"the test run ended early (exit code {returncode}) without finishing its "
+                                "report: does the code call sys.exit() or os._exit()?")
+    if not collected and returncode not in (0, 5):
+        return "exited-early", (f"the test run stopped before any test ran (exit code {returncode}): "
+                                "does the code call sys.exit() or os._exit() when imported?")
+    if not collected:
+        return "no-tests", "no tests were collected for this exercise (a course problem: tell its author)"
+    if finished[-1].get("collected") != len(collected):
+        return "exited-early", "the report is incomplete; the run cannot be trusted"
+    return None, None

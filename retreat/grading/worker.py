@@ -1,20 +1,20 @@
 """A warm worker: one process that has torch and pytest imported and forks a child per check.
 
-The parent (retreat watch, retreat dev check) sends a job as one JSON line on the worker's stdin;
-the worker forks, and the child becomes the leader of a new process group, takes the job's
-environment and folder, sends its output into a pipe, and runs pytest. The worker answers with the
-child's pid at once and, when the child ends, with its exit status and output tail. Timeouts are
-the parent's to enforce: it kills the child's process group. Nothing in the worker runs a tensor
-operation before forking (thread pools do not survive a fork), and no course module is imported in
-the worker, so every check imports the learner's file afresh.
+The parent (retreat watch, retreat dev check, through runner.run_job) sends a job as one JSON
+line on the worker's stdin; the worker forks, and the child becomes the leader of a new process
+group, takes the job's environment and folder, sends its output into a pipe, and runs pytest. The
+worker answers with the child's pid at once and, when the child ends, with its exit status and
+output tail. Timeouts are the parent's to enforce: it kills the child's process group. Nothing in
+the worker runs a tensor operation before forking (thread pools do not survive a fork), and no
+course module is imported in the worker, so every check imports the learner's file afresh. The
+child's own setup (limits, death with its parent) and the output tail are child.py's, shared with
+the cold runner.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -22,10 +22,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-_TAIL = 16_384
+from retreat.grading.child import Tail, die_with_parent, drain, kill_group, prepare_child
+
 # torch.distributed.tensor is what the first torch.testing.assert_close call pulls in (seconds of imports).
 PRELOAD = ("torch", "torch.nn", "torch.nn.functional", "torch.testing", "torch.distributed.tensor", "numpy",
-           "pytest", "_pytest.python", "retreat.testing", "retreat.grading.plugin", "retreat.course")
+           "pytest", "_pytest.python", "retreat.testing", "retreat.grading.plugin", "retreat.loader")
 
 
 def _serve() -> None:
@@ -63,8 +64,6 @@ def _serve() -> None:
                 os.dup2(devnull, 0)
                 os.environ.clear()
                 os.environ.update(job["env"])
-                from retreat.grading.runner import prepare_child
-
                 prepare_child()
                 os.chdir(job["cwd"])
                 sys.argv = ["pytest", *job["args"]]
@@ -74,7 +73,7 @@ def _serve() -> None:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(int(code))
-            except BaseException:  # noqa: BLE001 - the child must never return into the worker loop
+            except BaseException:  # the child must never return into the worker loop
                 os._exit(70)
         os.close(write_fd)
         send({"id": job["id"], "pid": pid})
@@ -82,31 +81,13 @@ def _serve() -> None:
 
 
 def _reap(job_id: str, pid: int, read_fd: int, send: Callable[[dict], None]) -> None:
-    buf = bytearray()
+    """In the worker: collect a child's output tail and exit status, and answer the parent."""
+    tail = Tail()
     with os.fdopen(read_fd, "rb", buffering=0) as pipe:
-        while chunk := pipe.read(65536):
-            buf += chunk
-            if len(buf) > 2 * _TAIL:
-                del buf[:-_TAIL]
+        drain(pipe, tail)
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    send({"id": job_id, "exit": code, "tail": bytes(buf[-_TAIL:]).decode("utf-8", errors="replace")})
-
-
-try:  # looked up now: a function run between fork and exec must not import or load anything
-    _LIBC = ctypes.CDLL(None, use_errno=True)
-except OSError:  # pragma: no cover - not Linux
-    _LIBC = None
-
-
-def die_with_parent() -> None:
-    """Ask Linux to kill the calling process when its parent dies: a `retreat check` that is itself
-    killed must not leave a spinning check behind (no one would enforce its timeout)."""
-    if _LIBC is not None:
-        try:
-            _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except AttributeError:  # pragma: no cover - a libc without prctl
-            pass
+    send({"id": job_id, "exit": code, "tail": tail.text()})
 
 
 class WorkerDied(RuntimeError):
@@ -138,10 +119,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_group(self.proc.pid)
             self.proc.wait()
             self.proc = None
 
@@ -173,12 +151,12 @@ class Worker:
                     return None, True, ""
                 timed_out = True
                 if pid is not None:
-                    _killpg(pid)
+                    kill_group(pid)
                 continue
             if line == "":
                 self.stop()
                 if pid is not None:
-                    _killpg(pid)
+                    kill_group(pid)
                 raise WorkerDied("the warm worker died during a check")
             reply = json.loads(line)
             if reply.get("id") != job_id:
@@ -188,14 +166,14 @@ class Worker:
             else:
                 result = reply
         if pid is not None:
-            _killpg(pid)  # anything the check left running goes too
+            kill_group(pid)  # anything the check left running goes too
         return (None if timed_out else result["exit"]), timed_out, result.get("tail", "")
 
 
 class _LineReader:
     """readline with a timeout on a pipe, buffering whole lines itself so select() never lies."""
 
-    def __init__(self, stream) -> None:  # noqa: ANN001
+    def __init__(self, stream) -> None:  # a text pipe; reads go to its file descriptor
         self.fd = stream.fileno()
         self.buf = b""
 
@@ -213,17 +191,6 @@ class _LineReader:
             self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
         return line.decode("utf-8", errors="replace") + "\n"
-
-
-def _killpg(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-if __name__ == "__main__":
-    _serve()
 
 
 class WorkerPool:
@@ -249,3 +216,7 @@ class WorkerPool:
 
     def give_back(self, worker: Worker) -> None:
         self.free.put(worker)
+
+
+if __name__ == "__main__":
+    _serve()

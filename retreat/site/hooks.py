@@ -44,12 +44,12 @@ _state_dir: Path | None = None
 _journal: journal.Journal | None = None
 
 
-def course_root(config) -> Path:  # noqa: ANN001 - MkDocsConfig
+def course_root(config) -> Path:  # MkDocsConfig
     """The course is the folder that holds mkdocs.yml."""
     return Path(config.config_file_path).resolve().parent
 
 
-def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
+def on_config(config):  # MkDocs hook signature
     global _site, _learner, _state_dir, _journal
     root = course_root(config)
     course = Course(root)
@@ -80,7 +80,7 @@ def _splice_nav(nav: list, stages: list) -> list:
     return out
 
 
-def on_files(files: Files, config):  # noqa: ANN001, ANN201
+def on_files(files: Files, config):
     site = _require_site()
     rendered = {
         markup.ROADMAP_PAGE: site.roadmap_page(),
@@ -100,7 +100,7 @@ def on_files(files: Files, config):  # noqa: ANN001, ANN201
     return files
 
 
-def on_serve(server, config, builder):  # noqa: ANN001, ANN201
+def on_serve(server, config, builder):
     """Also watch the stage files roadmap.yaml includes, the solutions and tests the item pages
     are drawn from (not exercises/: the learner's own edits do not change the site), and the
     learner's progress, so the progress page follows `retreat check` while the server runs."""
@@ -130,7 +130,7 @@ def _cli_page() -> str:
     return cli_page(main, "retreat")
 
 
-def on_page_markdown(markdown: str, page, config, files):  # noqa: ANN001, ANN201
+def on_page_markdown(markdown: str, page, config, files):
     site = _require_site()
     src = page.file.src_uri
 
@@ -156,7 +156,7 @@ FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 INLINE_CODE = re.compile(r"(`+).+?\1")
 
 
-def _prose_lines(lines: list[str]):  # noqa: ANN202 - yields (index, line)
+def _prose_lines(lines: list[str]):  # yields (index, line)
     """The lines outside fenced code blocks: a marker or heading in an example stays as it is."""
     fence = None
     for n, line in enumerate(lines):
@@ -171,7 +171,7 @@ def _prose_lines(lines: list[str]):  # noqa: ANN202 - yields (index, line)
         yield n, line
 
 
-def _sub_outside_code(pattern: re.Pattern, repl, markdown: str) -> str:  # noqa: ANN001
+def _sub_outside_code(pattern: re.Pattern, repl, markdown: str) -> str:
     """pattern.sub(repl, ...) on the prose only: not in fenced blocks nor in `inline code`."""
     lines = markdown.split("\n")
     for n, line in list(_prose_lines(lines)):

@@ -14,51 +14,20 @@ reported as a warning, which fails a strict build (`retreat docs build`), naming
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from retreat.course import Course
-from retreat.journal import display
+from retreat.files import page_title
+from retreat.learner.journal import display
 from retreat.roadmap import Item
 from retreat.site.markup import attr, item_page, md_text, rel, stage_page, status_icon
 from retreat.site.pages import Site
+from retreat.site.source import normalised
 
 log = logging.getLogger("mkdocs.plugins.retreat")
 
 FOLDER = "journal"
 INDEX = f"{FOLDER}/index.md"
-_BLOCK_START = re.compile(r"^\s*### TODO:")
-_BLOCK_MORE = re.compile(r"^\s*### ")
-_BLOCK_END = re.compile(r"^\s*### END\s*$")
-_MIN_LINE = 16  # shorter lines ('return x', 'pass') are too common to count as the solution
-
-
-def _norm(line: str) -> str:
-    return " ".join(line.split())
-
-
-def solution_lines(root: Path, site: Site) -> dict[str, str]:
-    """Each line the learner writes in a course exercise (inside a solution's TODO blocks),
-    whitespace-normalised, mapped to its exercise id."""
-    out: dict[str, str] = {}
-    for ex in site.roadmap.exercises:
-        if ex.solution == ex.exercise:  # the learner's own exercise is its own reference
-            continue
-        try:
-            lines = (root / ex.solution).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue
-        inside = False
-        for line in lines:
-            if _BLOCK_START.match(line):
-                inside = True
-            elif _BLOCK_END.match(line):
-                inside = False
-            elif inside and not _BLOCK_MORE.match(line):
-                text = _norm(line)
-                if len(text) >= _MIN_LINE and not text.startswith(("#", '"', "'")):
-                    out.setdefault(text, ex.id)
-    return out
 
 
 class Journal:
@@ -72,20 +41,20 @@ class Journal:
         self.notes = {p.stem: p for p in pages if p.stem in ids}
         self.others = [p for p in pages if p.stem not in ids and p.name != "index.md"]
         self.intro = self.folder / "index.md"
-        self.forbidden = solution_lines(course.root, site)
+        self.forbidden = site.solution_lines
 
     def nav(self) -> list[dict]:
         """The Journal section: the index, then the notes in roadmap order, then other pages."""
         entries: list = [INDEX]
-        entries += [{_title(self.notes[i.id], i.title): self._src(i.id)}
+        entries += [{page_title(self.notes[i.id], i.title): self._src(i.id)}
                     for i in self.site.roadmap.items if i.id in self.notes]
-        entries += [{_title(p, p.stem): f"{FOLDER}/{p.name}"} for p in self.others]
+        entries += [{page_title(p, p.stem): f"{FOLDER}/{p.name}"} for p in self.others]
         return [{"Journal": entries}]
 
     def _src(self, item_id: str) -> str:
         return f"{FOLDER}/{item_id}.md"
 
-    def add_pages(self, rendered: dict[str, str], files, config) -> None:  # noqa: ANN001 - MkDocs Files, config
+    def add_pages(self, rendered: dict[str, str], files, config) -> None:  # MkDocs Files, config
         """Put the journal pages into `rendered` (src -> Markdown), link each item page that has
         a note to it, and publish the other files of the journal folder (images...)."""
         from mkdocs.structure.files import File
@@ -123,7 +92,7 @@ class Journal:
                     continue
                 out += [f"## [{md_text(stage.title)}]({rel(src, stage_page(stage))})", ""]
                 out += [f"- {status_icon(self.site.views[i.id])} "
-                        f"[{md_text(_title(self.notes[i.id], i.title))}]({rel(src, self._src(i.id))}) "
+                        f"[{md_text(page_title(self.notes[i.id], i.title))}]({rel(src, self._src(i.id))}) "
                         f"— on [{md_text(i.title)}]({rel(src, self.site.page_of(i.id))})" for i in noted]
                 out.append("")
         else:
@@ -131,7 +100,7 @@ class Journal:
                     "the questions worth answering) in `journal/ID.md`.", ""]
         if self.others:
             out += ["## Other pages", ""]
-            out += [f"- [{md_text(_title(p, p.stem))}]({p.name})" for p in self.others] + [""]
+            out += [f"- [{md_text(page_title(p, p.stem))}]({p.name})" for p in self.others] + [""]
         out += self._overlay_section(src)
         return "\n".join(out) + "\n"
 
@@ -175,7 +144,7 @@ class Journal:
         """The note without any line of a course solution (each one removed is a warning)."""
         lines = text.splitlines()
         for n, line in enumerate(lines):
-            item_id = forbidden.get(_norm(line))
+            item_id = forbidden.get(normalised(line))
             if item_id:
                 log.warning(f"retreat: {display(self.course, path)}:{n + 1} repeats a line of the reference "
                             f"solution of {item_id}; it is left out of the site, which never shows solutions")
@@ -183,15 +152,6 @@ class Journal:
                 lines[n] = f"{indent}… (left out of the site: a line of the reference solution of {item_id})"
         return "\n".join(lines) + "\n"
 
-
-def _title(path: Path, fallback: str) -> str:
-    try:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("# "):
-                return line[2:].strip()
-    except (OSError, UnicodeDecodeError):
-        pass
-    return fallback
 
 
 def _insert_after_header(markdown: str, box: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from retreat.progress import DB_NAME
+from retreat.learner.progress import DB_NAME
 
 POLL_SECONDS = 1.0
 
@@ -64,7 +64,7 @@ class StateWatcher:
                     pass
 
 
-def watch_state(server, state_dir: Path) -> StateWatcher:  # noqa: ANN001 - mkdocs LiveReloadServer
+def watch_state(server, state_dir: Path) -> StateWatcher:  # mkdocs LiveReloadServer
     """Start (once per state folder) the watcher and point the server at its trigger folder."""
     trigger = state_dir / "site-live" / "refresh"
     with _lock:

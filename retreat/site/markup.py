@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from retreat.plan import ItemView
+from retreat.learner.plan import ItemView
 from retreat.roadmap import Exercise, Item, Stage
 
 ROADMAP_PAGE = "roadmap.md"

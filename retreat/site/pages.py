@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
-from retreat.plan import stage_summaries, views
-from retreat.progress import ItemState
+from retreat.files import page_title
+from retreat.learner.plan import stage_summaries, views
+from retreat.learner.progress import ItemState
 from retreat.roadmap import Exercise, Item, Quiz, Reading, Roadmap, Stage
 from retreat.site.graphs import exercise_graph, legend, stage_graph
 from retreat.site.markup import (
@@ -32,7 +33,7 @@ from retreat.site.markup import (
     stage_page,
     status_icon,
 )
-from retreat.site.source import ExerciseSource, PublicName, check_title, exercise_source
+from retreat.site.source import ExerciseSource, PublicName, check_title, exercise_source, solution_lines
 
 
 class Site:
@@ -64,9 +65,7 @@ class Site:
     @cached_property
     def solution_lines(self) -> dict[str, str]:
         """The lines learners write (from the solutions' TODO blocks), whitespace-normalised."""
-        from retreat.site.journal import solution_lines
-
-        return solution_lines(self.root, self)
+        return solution_lines(self.root, self.roadmap)
 
     def hint_reveals_solution(self, hint: str) -> bool:
         """True when a hint quotes a line of the solution: the site then keeps it for the terminal."""
@@ -372,12 +371,6 @@ def _decl(name: PublicName, pad: str) -> str:
 
 def _notes_title(path: Path) -> str:
     """A notes page's own title: its first '# ' heading (or the file name)."""
-    try:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("# "):
-                return line[2:].strip()
-    except OSError:
-        pass
-    return path.stem.replace("-", " ").capitalize()
+    return page_title(path, path.stem.replace("-", " ").capitalize())
 
 

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from retreat.plan import next_item, stage_summaries
-from retreat.progress import DB_NAME, Attempt, ItemState, Progress
+from retreat.learner.plan import next_item, stage_summaries
+from retreat.learner.progress import DB_NAME, Attempt, ItemState, Progress
 from retreat.roadmap import Roadmap
 from retreat.site.markup import PROGRESS_PAGE, cell, minutes_text, rel, stage_page, status_icon
 from retreat.site.pages import Site

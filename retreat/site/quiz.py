@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retreat.quiz import LETTERS, QuizResult
+from retreat.learner.quiz import LETTERS, QuizResult
 from retreat.roadmap import Question, Quiz, Stage
 from retreat.site.markup import ROADMAP_PAGE, cell, indent, item_page, minutes_text, rel, stage_page
 

@@ -1,5 +1,6 @@
 """What an exercise page shows from the course's Python files: the task (the module docstring),
-the public names with their signatures, the pristine stub and the names of the checks.
+the public names with their signatures, the pristine stub and the names of the checks; and the
+lines learners write (`solution_lines`), which no published page may show.
 
 Everything is read with `ast` from the reference solution (the stub is generated from it, the
 same way `retreat dev stubs` does), never imported: building the site runs no course code and
@@ -13,7 +14,10 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from retreat.stubs import StubError, make_stub
+from retreat.markers import StubError, learner_lines, make_stub
+from retreat.roadmap import Roadmap
+
+_MIN_LINE = 16  # shorter lines ('return x', 'pass') are too common to count as the solution
 
 
 @dataclass(frozen=True)
@@ -121,3 +125,24 @@ def check_title(test_name: str) -> str:
     if cls:
         return f"{cls.removeprefix('Test')}: {words}"
     return words
+
+
+def normalised(line: str) -> str:
+    """A line with its whitespace normalised, as `solution_lines` keys it."""
+    return " ".join(line.split())
+
+
+def solution_lines(root: Path, roadmap: Roadmap) -> dict[str, str]:
+    """Each line the learner writes in a course exercise (inside a solution's TODO blocks),
+    whitespace-normalised, mapped to its exercise id."""
+    out: dict[str, str] = {}
+    for ex in roadmap.exercises:
+        if ex.solution == ex.exercise:  # the learner's own exercise is its own reference
+            continue
+        text = _read(root / ex.solution)
+        for line in learner_lines(text or ""):
+            norm = normalised(line)
+            if len(norm) >= _MIN_LINE and not norm.startswith(("#", '"', "'")):
+                out.setdefault(norm, ex.id)
+    return out
+

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+import retreat.env as env
 from retreat.course import Course
-from retreat.progress import Progress
+from retreat.learner.progress import Progress
 from retreat.roadmap import Exercise, Reading
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +63,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.server.requests.append((self.path, int(code) if str(code).isdigit() else 0))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:  # stdlib signature
         pass
 
 
@@ -109,8 +110,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
     tmp = tmp_path_factory.mktemp("browser")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RETREAT_HOME", str(tmp / "state"))
-        mp.delenv("RETREAT_COURSE", raising=False)
+        for name in env.names():  # the learner's own course, state and journal stay out of it
+            mp.delenv(name)
+        mp.setenv(env.HOME, str(tmp / "state"))
         course = Course(REPO)
         first, readings = record_progress(course)
         # strictness (dead links, anchors) is the CI docs build's job; here we look at the pages
@@ -148,7 +150,7 @@ def _open(driver: webdriver.Chrome, built: dict, path: str) -> None:
 def _wait(driver: webdriver.Chrome, script: str, what: str, timeout: float = 30) -> None:
     try:
         WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
-    except Exception:  # noqa: BLE001 - report what was awaited, not a bare TimeoutException
+    except Exception:  # report what was awaited, not a bare TimeoutException
         pytest.fail(f"timed out waiting for {what}")
 
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_helpers import FIXTURE
+from engine_helpers import FIXTURE, isolate
 
 from retreat import course as course_module
 
@@ -18,12 +18,7 @@ collect_ignore = ["fixture_course"]
 def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No engine test ever touches a real home, course state or the repository's course."""
     home = tmp_path / "state"
-    monkeypatch.setenv("RETREAT_HOME", str(home))
-    monkeypatch.delenv("RETREAT_COURSE", raising=False)
-    monkeypatch.delenv("RETREAT_TARGET", raising=False)
-    monkeypatch.delenv("RETREAT_OVERRIDES", raising=False)
-    monkeypatch.setenv("NO_COLOR", "1")
-    course_module._course_cache.clear()
+    isolate(monkeypatch, home)
     yield home
     course_module._course_cache.clear()
 

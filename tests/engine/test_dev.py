@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from retreat.cli import main
-from retreat.stubs import StubError, clean_solution, make_stub
+from retreat.markers import StubError, clean_solution, make_stub
 
 
 def dev(*args: str):

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine_helpers import run_cli
 
 from retreat.course import Course
-from retreat.find import find, terms
+from retreat.learner.find import find, terms
 
 
 def _ids(course_dir: Path, query: str) -> list[tuple[str, str | None]]:
@@ -77,7 +77,7 @@ def test_find_on_the_command_line(course_dir: Path) -> None:
 
 
 def test_the_templates_questions_do_not_match_every_note(course_dir: Path) -> None:
-    from retreat.journal import start_note
+    from retreat.learner.journal import start_note
 
     course = Course(course_dir)
     for item in ("add", "greet"):

@@ -10,9 +10,9 @@ from engine_helpers import solve
 
 from retreat.cli import main
 from retreat.course import Course
-from retreat.dev import ExerciseReport, lock_if_sound
-from retreat.integrity import LOCK_FILE, build_lock, unofficial_reason
-from retreat.progress import Progress
+from retreat.dev.check import ExerciseReport, lock_if_sound
+from retreat.grading.lock import LOCK_FILE, build_lock, unofficial_reason
+from retreat.learner.progress import Progress
 
 UNOFFICIAL = "changed since the course was locked: this grade is unofficial"
 

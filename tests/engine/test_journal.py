@@ -13,7 +13,7 @@ import pytest
 from engine_helpers import run_cli
 
 from retreat.course import Course
-from retreat.journal import noted, start_note
+from retreat.learner.journal import noted, start_note
 
 
 @pytest.fixture

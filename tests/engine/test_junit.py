@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from engine_helpers import solve
 
 from retreat.cli import main
+from retreat.grading.junit import junit_xml
 from retreat.grading.verdict import TestOutcome as Outcome
 from retreat.grading.verdict import Verdict
-from retreat.junit import junit_xml
 from retreat.roadmap import Exercise
 
 # The shape of the common JUnit schema (Jenkins' junit-10.xsd, which GitHub, GitLab and most

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from engine_helpers import run_cli
 
-from retreat import progress as progress_module
-from retreat.progress import DB_NAME, SCHEMA_VERSION, NewerDatabase, Progress
+from retreat.learner import progress as progress_module
+from retreat.learner.progress import DB_NAME, SCHEMA_VERSION, NewerDatabase, Progress
 
 # Version 0: before the meta table, items without hints, attempts without file hash or outcome.
 V0_LAYOUT = """

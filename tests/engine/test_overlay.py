@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from engine_helpers import run_cli
 
-from retreat import plan
 from retreat.course import Course
 from retreat.errors import RoadmapError
-from retreat.progress import Progress
+from retreat.learner import plan
+from retreat.learner.progress import Progress
 
 OVERLAY = """\
 format_version: 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine_helpers import run_cli, solve
 
-from retreat.progress import DB_NAME, Progress
+from retreat.learner.progress import DB_NAME, Progress
 
 
 def test_attempts_and_statuses_round_trip(tmp_path: Path) -> None:

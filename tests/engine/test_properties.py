@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retreat.cli import main
-from retreat.course import OVERLAY_FILE
 from retreat.errors import RoadmapError, UsageProblem
 from retreat.roadmap import Roadmap
-from retreat.roadmap_load import parse_roadmap
+from retreat.roadmap.load import parse_roadmap
+from retreat.roadmap.overlay import OVERLAY_FILE
 
 # RETREAT_FUZZ_EXAMPLES=2000 for a deeper search than CI's.
 FAST = settings(max_examples=int(os.environ.get("RETREAT_FUZZ_EXAMPLES", "60")), deadline=None,

@@ -8,11 +8,12 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from engine_helpers import isolate
 from site_helpers import dead_links, make_site_course
 
 from retreat.course import Course
 from retreat.errors import RetreatError
-from retreat.progress import Progress
+from retreat.learner.progress import Progress
 from retreat.site.commands import build_site
 
 NOTES = {
@@ -91,8 +92,7 @@ def leaks(root: Path, site: Path) -> list[str]:
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("publish")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RETREAT_HOME", str(tmp / "state"))
-        mp.delenv("RETREAT_JOURNAL", raising=False)
+        isolate(mp, tmp / "state")
         root = make_site_course(tmp / "course")
         _personalise(root)
         course = Course(root)

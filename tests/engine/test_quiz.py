@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from retreat.cli import main
 from retreat.errors import RoadmapError
-from retreat.progress import Progress
-from retreat.quiz import BadAnswer, QuizResult, is_right, parse_answer
+from retreat.learner.progress import Progress
+from retreat.learner.quiz import BadAnswer, QuizResult, is_right, parse_answer
 from retreat.roadmap import Question, Quiz
-from retreat.roadmap_load import parse_roadmap
+from retreat.roadmap.load import parse_roadmap
 
 QUIZ = """\
       - id: intro-quiz
@@ -48,7 +48,7 @@ def add_quiz(root: Path, quiz: str = QUIZ) -> None:
     path.write_text(text.replace(marker, quiz + marker, 1))
 
 
-def invoke(*args: str, input: str | None = None):  # noqa: A002 - click's name
+def invoke(*args: str, input: str | None = None):  # click's name
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
@@ -185,7 +185,7 @@ def test_empty_quiz_is_rejected(course_dir: Path) -> None:
 
 def test_the_shipped_quizzes_grade_their_own_answer_keys() -> None:
     """Each quiz of the course passes when given its answer key typed as a learner would."""
-    from retreat.quiz import letter
+    from retreat.learner.quiz import letter
 
     root = Path(__file__).resolve().parents[2]
     quizzes = [i for i in parse_roadmap(root).items if isinstance(i, Quiz)]

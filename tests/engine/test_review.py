@@ -12,15 +12,16 @@ from click.testing import CliRunner
 from engine_helpers import solve
 from test_quiz import RIGHT, add_quiz
 
-from retreat import review
-from retreat.clock import DAY, ENV_NOW, now, parse_time
+from retreat.clock import DAY, now, parse_time
 from retreat.course import Course
+from retreat.env import NOW as ENV_NOW
 from retreat.errors import UsageProblem
-from retreat.progress import DB_NAME, Progress
+from retreat.learner import review
+from retreat.learner.progress import DB_NAME, Progress
 from retreat.roadmap import Exercise
 
 
-def invoke(*args: str, input: str | None = None):  # noqa: A002 - click's name
+def invoke(*args: str, input: str | None = None):  # click's name
     from retreat.cli import main
 
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)

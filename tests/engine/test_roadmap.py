@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from retreat.cli import main
 from retreat.errors import RoadmapError
 from retreat.roadmap import Exercise, Reading
-from retreat.roadmap_load import load_roadmap, parse_roadmap
+from retreat.roadmap.load import load_roadmap, parse_roadmap
 
 GOOD_ITEM = """      - id: extra
         title: Extra
@@ -116,6 +116,6 @@ def test_garbage_cache_is_rebuilt(course_dir: Path, tmp_path: Path) -> None:
 
 
 def test_shipped_json_schema_is_up_to_date() -> None:
-    from retreat.schema import SCHEMA_PATH, render_schema
+    from retreat.roadmap.schema import SCHEMA_PATH, render_schema
 
-    assert SCHEMA_PATH.read_text() == render_schema(), "run 'retreat dev schema' after changing retreat/roadmap.py"
+    assert SCHEMA_PATH.read_text() == render_schema(), "run 'retreat dev schema' after changing the roadmap model"

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 import pytest
+from engine_helpers import isolate
 from site_helpers import dead_links, make_site_course
 
 from retreat.course import Course
 from retreat.errors import RetreatError
-from retreat.progress import DB_NAME, Progress
+from retreat.learner.progress import DB_NAME, Progress
 from retreat.site.cli_ref import cli_page
 from retreat.site.commands import build_site
 
@@ -31,7 +32,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture course built once (strict, no progress) for the tests that only read it."""
     tmp = tmp_path_factory.mktemp("site")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RETREAT_HOME", str(tmp / "state"))
+        isolate(mp, tmp / "state")
         return build_site(Course(make_site_course(tmp / "course")), strict=True, site_dir=tmp / "site")
 
 

@@ -18,7 +18,7 @@ from site_helpers import make_site_course
 
 from retreat.course import Course
 from retreat.errors import RetreatError
-from retreat.progress import Progress
+from retreat.learner.progress import Progress
 from retreat.site.commands import serve_site
 
 SERVE = """
@@ -38,13 +38,13 @@ def _free_port() -> int:
 
 def _get(url: str) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - 127.0.0.1 only
+        with urllib.request.urlopen(url, timeout=5) as r:  # 127.0.0.1 only
             return r.read().decode("utf-8")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
 
 
-def _until(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
+def _until(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -9,7 +9,7 @@ from pathlib import Path
 from site_helpers import FIXTURE
 
 from retreat.course import Course
-from retreat.progress import ItemState
+from retreat.learner.progress import ItemState
 from retreat.site.graphs import _direct, exercise_ancestors, exercise_graph, stage_graph
 from retreat.site.markup import md_text, minutes_text, rel
 from retreat.site.pages import Site

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from retreat.cli import main
-from retreat.roadmap_load import parse_roadmap
+from retreat.roadmap.load import parse_roadmap
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / "docs/guide/classroom-workflow.yml"

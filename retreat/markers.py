@@ -1,4 +1,5 @@
-"""Derive a learner's stub from its solution, so the two can never drift apart.
+"""The `###` marker grammar of solution files, parsed here and nowhere else: the stub a learner
+starts from is derived from its solution, so the two can never drift apart.
 
 In a solution file, the lines the learner must write sit between two markers:
 
@@ -10,6 +11,8 @@ In a solution file, the lines the learner must write sit between two markers:
 The stub keeps everything else and replaces each block with the TODO comment and
 `raise NotImplementedError`. Further `### ` lines right after the TODO line continue its text.
 `### STUB: <code>` inside the header replaces the `raise` (for a body that must return something).
+The same grammar gives the solution as a learner reads it (`clean_solution`) and the lines a
+learner writes (`learner_lines`, which the site keeps off its pages).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from retreat.errors import UsageProblem
 _BEGIN = re.compile(r"^(?P<indent>\s*)### TODO:(?P<text>.*)$")
 _MORE = re.compile(r"^\s*### (?!END\b|TODO:)(?P<text>.*)$")
 _END = re.compile(r"^\s*### END\s*$")
+_MARKER = re.compile(r"^\s*### ")
 
 
 class StubError(UsageProblem):
@@ -72,3 +76,18 @@ def clean_solution(solution_text: str) -> str:
     keep = [ln for ln in solution_text.splitlines()
             if not (_BEGIN.match(ln) or _END.match(ln) or _MORE.match(ln))]
     return "\n".join(keep) + "\n"
+
+
+def learner_lines(solution_text: str) -> list[str]:
+    """The lines inside the `### TODO:` ... `### END` blocks (the marker lines left out): what the
+    learner writes."""
+    out: list[str] = []
+    inside = False
+    for line in solution_text.splitlines():
+        if _BEGIN.match(line):
+            inside = True
+        elif _END.match(line):
+            inside = False
+        elif inside and not _MARKER.match(line):
+            out.append(line)
+    return out

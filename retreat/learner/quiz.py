@@ -1,6 +1,7 @@
 """Quizzes: what a question accepts, what is right, and what a taken quiz records.
 
-No I/O here besides `record`; the terminal dialogue lives in retreat/cli/study.py. Choices are
+No I/O here besides `record`; the terminal dialogue lives in retreat/cli/study.py, and the checks
+of a quiz as written (retreat/roadmap/validate.py) run when the roadmap is loaded. Choices are
 shown as letters (a, b, c...); an author writes answers as indices from 0.
 """
 
@@ -11,10 +12,10 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from retreat.progress import Progress
+from retreat.learner.progress import Progress
+from retreat.roadmap import CHOICE_LETTERS as LETTERS
 from retreat.roadmap import Question, Quiz, Roadmap
 
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
 Answer = int | tuple[int, ...] | float
 
 
@@ -118,40 +119,3 @@ def quizzes_about(roadmap: Roadmap, item_id: str) -> list[Quiz]:
     """The quizzes that require an item (a reading's quiz is how it is reviewed)."""
     return [i for i in roadmap.items if isinstance(i, Quiz) and item_id in i.requires]
 
-
-def problem(quiz: Quiz) -> tuple[tuple, str, str] | None:
-    """The first authoring mistake in a quiz, as (key path under the item, field, message)."""
-    if not quiz.questions:
-        return ("questions",), "questions", "a quiz needs at least one question"
-    if not 0 < quiz.pass_mark <= 1:
-        return ("pass_mark",), "pass_mark", "a fraction of the questions, above 0 and at most 1 (1.0: all)"
-    for n, q in enumerate(quiz.questions):
-        at, name = ("questions", n), f"questions[{n}]"
-        if not q.prompt.strip():
-            return at + ("prompt",), f"{name}.prompt", "the question is empty"
-        if q.kind == "number":
-            if q.choices:
-                return at + ("choices",), f"{name}.choices", "a number question has no choices"
-            if isinstance(q.answer, tuple):
-                return at + ("answer",), f"{name}.answer", "a number question's answer is one number"
-            if q.tolerance < 0 or not math.isfinite(q.tolerance):
-                return at + ("tolerance",), f"{name}.tolerance", "the tolerance is a number >= 0"
-            continue
-        if q.tolerance:
-            return at + ("tolerance",), f"{name}.tolerance", "only a number question has a tolerance"
-        if len(q.choices) < 2:
-            return at + ("choices",), f"{name}.choices", f"a {q.kind}-choice question needs two or more choices"
-        if len(q.choices) > len(LETTERS):
-            return at + ("choices",), f"{name}.choices", f"at most {len(LETTERS)} choices"
-        indices = q.answer if isinstance(q.answer, tuple) else (q.answer,)
-        if q.kind == "single" and isinstance(q.answer, tuple):
-            return at + ("answer",), f"{name}.answer", "a single-choice answer is one index (from 0)"
-        if q.kind == "multiple" and not isinstance(q.answer, tuple):
-            return at + ("answer",), f"{name}.answer", "a multiple-choice answer is a list of indices, e.g. [0, 2]"
-        for i in indices:
-            if isinstance(i, float) or not 0 <= i < len(q.choices):
-                return at + ("answer",), f"{name}.answer", \
-                    f"{i!r} is not a choice's index: 0 to {len(q.choices) - 1} (0 is a)"
-        if len(set(indices)) != len(indices) or not indices:
-            return at + ("answer",), f"{name}.answer", "list each right choice once"
-    return None

@@ -9,6 +9,7 @@ is never green. An unofficial grade is a <property> of its suite.
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import time
@@ -16,6 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
+from retreat.files import atomic_write
 from retreat.grading.verdict import Verdict
 from retreat.roadmap import Exercise
 
@@ -91,8 +93,6 @@ def junit_xml(results: Iterable[tuple[Exercise, Verdict]], name: str = "retreat"
 
 def write_junit(path: Path, results: Iterable[tuple[Exercise, Verdict]], name: str = "retreat") -> None:
     """Write the JUnit XML report (atomically: a reader never sees half a file)."""
-    tree = junit_xml(results, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tree.write(tmp, encoding="utf-8", xml_declaration=True)
-    tmp.replace(path)
+    out = io.BytesIO()
+    junit_xml(results, name).write(out, encoding="utf-8", xml_declaration=True)
+    atomic_write(path, out.getvalue())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from retreat.progress import ItemState
+from retreat.learner.progress import ItemState
 from retreat.roadmap import Exercise, Item, Roadmap, Stage
 
 

@@ -14,8 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retreat.course import OVERLAY_FILE, Course
+from retreat.course import Course
+from retreat.files import first_heading
+from retreat.learner.journal import display, questions
 from retreat.roadmap import Exercise, Reading
+from retreat.roadmap.overlay import OVERLAY_FILE
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset("""a an and are as at be by can do does for from how i in into is it its me my of on or so
@@ -141,8 +144,6 @@ def _documents(course: Course) -> list[_Doc]:
         doc = _text_doc("course notes", notes_of.get(rel), page, f"docs/{rel}")
         if doc:
             docs.append(doc)
-    from retreat.journal import display, questions
-
     items = {i.id: i for i in roadmap.items}
     journal = sorted(course.journal_dir.glob("*.md")) if course.journal_dir.is_dir() else []
     for page in journal:
@@ -162,7 +163,8 @@ def _text_doc(kind: str, item_id: str | None, path: Path, shown: str,
     except (OSError, UnicodeDecodeError):
         return None
     lines = text.splitlines()
-    title = next((ln[2:].strip() for ln in lines if ln.startswith("# ")), path.stem)
+    title = first_heading(text)
+    title = path.stem if title is None else title
     lines = ["" if ln.strip() in skip else ln for ln in lines]
     d = _Doc(kind, item_id, title, shown, lines=lines)
     for ln in lines:

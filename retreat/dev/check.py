@@ -6,18 +6,19 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from retreat.course import Course
+from retreat.dev import select_exercises
+from retreat.dev.mutants import MutantError, apply_mutant, load_mutants
 from retreat.errors import UsageProblem
 from retreat.grading.runner import Job, run_pooled
 from retreat.grading.verdict import Verdict
 from retreat.grading.worker import WorkerPool
-from retreat.mutants import MutantError, apply_mutant, load_mutants
+from retreat.markers import StubError, make_stub
 from retreat.roadmap import Exercise
-from retreat.stubs import StubError, make_stub
 
 MIN_HINTS = 2
 MIN_MUTANTS = 2
@@ -33,25 +34,6 @@ class ExerciseReport:
     @property
     def ok(self) -> bool:
         return not self.problems and all(expected for _, _, expected in self.runs)
-
-
-def write_stubs(course: Course, ids: list[str] | None = None) -> list[str]:
-    """Regenerate the stubs from the solutions; return the files that changed."""
-    changed = []
-    for ex in _select(course, ids):
-        stub = make_stub(course.solution_file(ex).read_text(encoding="utf-8"), ex.solution)
-        target = course.learner_file(ex)
-        if not target.is_file() or target.read_text(encoding="utf-8") != stub:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(stub, encoding="utf-8")
-            changed.append(ex.exercise)
-    return changed
-
-
-def _select(course: Course, ids: list[str] | None) -> list[Exercise]:
-    if not ids:
-        return list(course.roadmap.exercises)
-    return [course.exercise(i) for i in ids]
 
 
 def structure_problems(course: Course, ex: Exercise) -> list[str]:
@@ -82,7 +64,7 @@ def structure_problems(course: Course, ex: Exercise) -> list[str]:
             problems.append(f"{rel} has {len(mutants)} mutants; at least {MIN_MUTANTS} are expected")
         texts = [apply_mutant(solution, m, rel) for m in mutants]
         if ex.forbid:
-            from retreat.forbid import scan_source
+            from retreat.grading.forbid import scan_source
 
             if scan_source(solution, ex.forbid):
                 problems.append(f"{ex.solution} itself uses a call that {ex.id} forbids")
@@ -118,14 +100,14 @@ def stray_files(course: Course) -> list[str]:
 def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
           on_report: Callable[[ExerciseReport], None] | None = None) -> tuple[list[ExerciseReport], list[str]]:
     """Check the selected exercises; return their reports and course-wide problems."""
-    exercises = _select(course, ids)
+    exercises = select_exercises(course, ids)
     course_problems = [f"stray file: {s} (no roadmap item names it)" for s in stray_files(course)] if not ids else []
     reports = {ex.id: ExerciseReport(ex.id, structure_problems(course, ex)) for ex in exercises}
     workers = jobs or max(1, os.cpu_count() or 1)
     with (tempfile.TemporaryDirectory(prefix="retreat-mutants-") as tmp, WorkerPool(workers, course.root) as warm,
           ThreadPoolExecutor(workers) as pool):
 
-        def submit(job: Job):  # noqa: ANN202
+        def submit(job: Job) -> Future[Verdict]:
             return pool.submit(run_pooled, course, job, warm)
 
         futures = []
@@ -168,12 +150,12 @@ def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
 
 def lock_if_sound(course: Course, reports: list[ExerciseReport], course_problems: list[str],
                   ids: list[str] | None) -> tuple[Path, bool] | None:
-    """After a whole-course check that found the course sound, write retreat.lock (retreat/integrity.py).
+    """After a whole-course check that found the course sound, write retreat.lock (retreat/grading/lock.py).
 
     Returns the lock's path and whether it changed, or None when nothing was locked.
     """
     if ids or course_problems or not reports or not all(r.ok for r in reports):
         return None
-    from retreat.integrity import write_lock
+    from retreat.grading.lock import write_lock
 
     return write_lock(course)

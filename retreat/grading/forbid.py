@@ -17,9 +17,6 @@ import os
 import sys
 from dataclasses import dataclass
 
-ENV_FORBID = "RETREAT_FORBID"  # JSON list of dotted names
-ENV_GRADED = "RETREAT_GRADED"  # the file whose calls are policed
-
 
 class ForbiddenCall(Exception):
     """A forbidden function or class was used by the graded file."""
@@ -158,9 +155,9 @@ def _from_graded(graded_path: str, depth: int) -> int | None:
     return None
 
 
-def _guard_function(func, name: str, graded_path: str):  # noqa: ANN001, ANN202
+def _guard_function(func, name: str, graded_path: str):
     @functools.wraps(func)
-    def guarded(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def guarded(*args, **kwargs):
         line = _from_graded(graded_path, 2)
         if line is not None:
             raise ForbiddenCall(f"line {line} calls {name}; {explain(name).split(': ', 1)[1]}")
@@ -173,7 +170,7 @@ def _guard_function(func, name: str, graded_path: str):  # noqa: ANN001, ANN202
 def _guard_class(cls: type, name: str, graded_path: str) -> type:
     original_init = cls.__init__
 
-    def __init__(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, N807
+    def __init__(self, *args, **kwargs):
         line = _from_graded(graded_path, 2)
         if line is not None and type(self) is guarded:
             raise ForbiddenCall(f"line {line} builds {name}; {explain(name).split(': ', 1)[1]}")

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
-from retreat import plan
 from retreat.course import Course
 from retreat.errors import RetreatError, UsageProblem
-from retreat.progress import Progress
+from retreat.files import atomic_write, stamped_path
+from retreat.learner import plan
+from retreat.learner.progress import Progress
+from retreat.markers import clean_solution, make_stub
 from retreat.roadmap import Exercise, Reading
-from retreat.stubs import clean_solution, make_stub
-
-
-def open_progress(course: Course) -> Progress:
-    return Progress(course.state_dir)
 
 
 def default_exercise(course: Course, progress: Progress) -> Exercise:
@@ -53,14 +49,10 @@ def reset_exercise(course: Course, item_id: str) -> Path | None:
     if target.is_file():
         if target.read_text(encoding="utf-8", errors="replace") == stub:
             return None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        backup = course.state_dir / "backups" / f"{Path(ex.exercise).stem}.{stamp}.py"
+        backup = stamped_path(course.state_dir / "backups", f"{Path(ex.exercise).stem}.", ".py")
         backup.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(target, backup)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".retreat-tmp")
-    tmp.write_text(stub, encoding="utf-8")
-    tmp.replace(target)
+    atomic_write(target, stub)
     return backup
 
 

@@ -3,22 +3,22 @@
 The exercise's folder is watched, not the file, because many editors save by writing a new file
 and renaming it over the old one. Saves that arrive while a check runs are folded into one
 re-check of the latest version. When the exercise passes, the watch moves on to the next one.
+Each check is `service.grade`, as `retreat check` grades, on a warm worker.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from retreat import plan
 from retreat.course import Course
-from retreat.grading.runner import Job, run_job
+from retreat.grading.service import grade
 from retreat.grading.verdict import Verdict
 from retreat.grading.worker import Worker
-from retreat.integrity import unofficial_reason
-from retreat.progress import Progress
+from retreat.learner import plan
+from retreat.learner.progress import Progress
 from retreat.roadmap import Exercise
 
 
@@ -33,9 +33,11 @@ class WatchEvents:
 
 
 class Watcher:
+    """Re-grades the current exercise on every save until it passes, then follows the roadmap."""
+
     def __init__(self, course: Course, progress: Progress, item_id: str | None, events: WatchEvents,
-                 poll: bool = False, debounce_ms: int = 100, follow: bool = True) -> None:
-        self.course, self.progress, self.events = course, progress, events
+                 poll: bool = False, debounce_ms: int = 100, follow: bool = True, device: str | None = None) -> None:
+        self.course, self.progress, self.events, self.device = course, progress, events, device
         self.poll, self.debounce_ms, self.follow = poll, debounce_ms, follow
         self.stop_event = threading.Event()
         self.changed = threading.Event()
@@ -48,17 +50,11 @@ class Watcher:
         return view.item if view else None  # type: ignore[return-value]
 
     def check_now(self) -> Verdict:
-        import time
-
         ex = self.exercise
         assert ex is not None
         self.events.on_checking(ex)
-        started = time.time()
-        unofficial = unofficial_reason(self.course, ex.id)  # as `retreat check` does
-        verdict = replace(run_job(self.course, Job(ex), worker=self.worker), unofficial=unofficial)
-        self.progress.record_attempt(ex.id, started=started, duration=verdict.duration, passed=verdict.passed,
-                                     total=verdict.total, ok=verdict.ok, file_hash=verdict.file_hash,
-                                     outcome=verdict.outcome, unofficial=verdict.unofficial)
+        # A missing file is a failing verdict here, not the end of the watch: a save brings it back.
+        verdict = grade(self.course, self.progress, ex.id, device=self.device, keep_going=True, worker=self.worker)
         self.events.on_verdict(ex, verdict)
         return verdict
 

@@ -1,4 +1,6 @@
-"""The roadmap's JSON Schema, generated from the types in retreat/roadmap.py."""
+"""The roadmap's JSON Schema, generated from the types in model.py (their field docstrings are its
+documentation). It ships as retreat/schema/roadmap.schema.json, the path roadmap.yaml's first line
+gives editors; `retreat dev schema` rewrites it."""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from retreat.roadmap import Course, Exercise, Quiz, Reading
+from retreat.files import atomic_write
+from retreat.roadmap.model import CourseInfo, Exercise, Quiz, Reading
 
-SCHEMA_PATH = Path(__file__).parent / "schema" / "roadmap.schema.json"
+SCHEMA_PATH = Path(__file__).parents[1] / "schema" / "roadmap.schema.json"
 
 
 def _schema() -> dict[str, Any]:
@@ -49,7 +52,7 @@ def _schema() -> dict[str, Any]:
         __pydantic_config__ = {"extra": "forbid", "use_attribute_docstrings": True}
         format_version: Literal[1]
         """The roadmap format version; this retreat reads 1."""
-        course: Course
+        course: CourseInfo
         """Course metadata."""
         stages: list[StageEntry]
         """The stages in order."""
@@ -65,3 +68,13 @@ def _schema() -> dict[str, Any]:
 
 def render_schema() -> str:
     return json.dumps(_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def schema_is_current() -> bool:
+    """Whether the shipped schema matches the types."""
+    return SCHEMA_PATH.is_file() and SCHEMA_PATH.read_text(encoding="utf-8") == render_schema()
+
+
+def write_schema() -> None:
+    """Write the shipped schema from the types."""
+    atomic_write(SCHEMA_PATH, render_schema())

@@ -3,7 +3,8 @@
 The first review falls a day after the pass; each review passed moves to the next interval
 (1, 3, 7, 21 days, then every 21), a review failed starts again at one day. An exercise is
 reviewed by writing it again from a fresh stub in a scratch file under the state folder, graded
-by the same tests; a quiz by taking it again; a reading by the quiz about it, if it has one.
+by the same tests (retreat/grading/service.py, `grade_review`); a quiz by taking it again; a
+reading by the quiz about it, if it has one.
 
 Cheap to import (no torch, no pydantic): `retreat next` and `retreat list` show what is due.
 """
@@ -16,7 +17,9 @@ from pathlib import Path
 from retreat.clock import DAY, now
 from retreat.course import Course
 from retreat.errors import RetreatError
-from retreat.progress import ItemState, Progress, _transaction
+from retreat.files import atomic_write
+from retreat.learner.progress import ItemState, Progress, transaction
+from retreat.learner.quiz import quizzes_about
 from retreat.roadmap import Exercise, Item, Quiz, Reading, Roadmap
 
 INTERVALS = (1, 3, 7, 21)
@@ -84,8 +87,6 @@ def find(course: Course, progress: Progress, item_id: str) -> Review:
     """The review of one item: an exercise or quiz that is passed, or a reading through its quiz."""
     item: Item = course.roadmap.get(item_id)
     if isinstance(item, Reading):
-        from retreat.quiz import quizzes_about
-
         quizzes = quizzes_about(course.roadmap, item.id)
         if not quizzes:
             raise RetreatError(f"{item_id} is a reading without a quiz, so there is nothing to review; "
@@ -105,7 +106,7 @@ def record(progress: Progress, review: Review, ok: bool, at: float | None = None
     interval = INTERVALS[min(step, len(INTERVALS) - 1)]
     new = Review(review.item, due=at + interval * DAY, step=step, reviews=review.reviews + 1,
                  lapses=review.lapses + (not ok), last_at=at, last_ok=ok)
-    with _transaction(progress.conn) as c:
+    with transaction(progress.conn) as c:
         c.execute(
             "INSERT INTO reviews (item, step, due, last_at, last_ok, reviews, lapses) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(item) DO UPDATE SET step = excluded.step, due = excluded.due,"
@@ -122,7 +123,7 @@ def scratch_file(course: Course, ex: Exercise) -> Path:
 
 
 def fresh_stub(course: Course, ex: Exercise) -> str:
-    from retreat.stubs import make_stub
+    from retreat.markers import make_stub
 
     return make_stub(course.solution_file(ex).read_text(encoding="utf-8"), ex.solution)
 
@@ -133,24 +134,7 @@ def prepare(course: Course, ex: Exercise, fresh: bool = False) -> tuple[Path, bo
     path = scratch_file(course, ex)
     stub = fresh_stub(course, ex)
     if fresh or not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".retreat-tmp")
-        tmp.write_text(stub, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, stub)
         return path, True
     return path, path.read_text(encoding="utf-8", errors="replace") == stub
 
-
-def grade(course: Course, progress: Progress, review: Review):  # noqa: ANN201 - a Verdict (grading is imported late)
-    """Grade the scratch file with the exercise's own tests and record the review; a passed
-    review removes the scratch file, so the next review starts from a fresh stub again."""
-    from retreat.grading.runner import Job, run_job
-
-    ex = review.item
-    assert isinstance(ex, Exercise)
-    path = scratch_file(course, ex)
-    verdict = run_job(course, Job(ex, overrides={ex.id: str(path)}))
-    new = record(progress, review, verdict.ok)
-    if verdict.ok:
-        path.unlink(missing_ok=True)
-    return verdict, new

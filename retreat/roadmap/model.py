@@ -1,7 +1,7 @@
 """The course as typed, frozen objects: what roadmap.yaml says, format version 1.
 
 These are plain dataclasses so that loading a cached roadmap costs no third-party import;
-`roadmap_load` validates the YAML into them (with pydantic, on a cache miss only).
+retreat/roadmap/load.py validates the YAML into them (with pydantic, on a cache miss only).
 Each field's docstring is its documentation: the shipped JSON Schema is generated from it.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from retreat.errors import UnknownItem
 
 FORMAT_VERSION = 1
 _STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
@@ -99,6 +101,10 @@ class Reading:
     """A notes page that goes with it, relative to docs/."""
 
 
+CHOICE_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+"""A question's choices are shown and answered as letters: a), b), c)..."""
+
+
 @dataclass(frozen=True)
 class Question:
     """One question of a quiz: pick one choice, pick several, or give a number."""
@@ -165,7 +171,7 @@ class Stage:
 
 
 @dataclass(frozen=True)
-class Course:
+class CourseInfo:
     """Course metadata (the `course:` block)."""
 
     __pydantic_config__ = _STRICT
@@ -184,7 +190,7 @@ class Course:
 @dataclass(frozen=True)
 class Roadmap:
     format_version: int
-    course: Course
+    course: CourseInfo
     stages: tuple[Stage, ...]
     files: tuple[str, ...] = field(default=())
     """Every file the roadmap was read from, relative to the course root."""
@@ -202,16 +208,12 @@ class Roadmap:
         for item in self.items:
             if item.id == item_id:
                 return item
-        from retreat.errors import UnknownItem
-
         raise UnknownItem(item_id, [i.id for i in self.items])
 
     def stage_of(self, item_id: str) -> Stage:
         for stage in self.stages:
             if any(i.id == item_id for i in stage.items):
                 return stage
-        from retreat.errors import UnknownItem
-
         raise UnknownItem(item_id, [i.id for i in self.items])
 
     @property

@@ -1,4 +1,4 @@
-"""The course lock: what an official grade was graded with.
+"""The grading lock: what an official grade was graded with.
 
 `retreat.lock`, at the course root, records the sha256 of every file that decides a grade: each
 exercise's test module, reference solution and mutants, the roadmap files, and the course code
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retreat.course import Course
+from retreat.files import atomic_write
 from retreat.roadmap import Exercise
 
 LOCK_FILE = "retreat.lock"
@@ -83,9 +84,7 @@ def write_lock(course: Course) -> tuple[Path, bool]:
             return path, False
     except (OSError, UnicodeDecodeError):
         pass
-    tmp = path.with_name(LOCK_FILE + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, text)
     return path, True
 
 

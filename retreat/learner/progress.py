@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retreat.errors import RetreatError
+from retreat.files import stamped_path
 
 SCHEMA_VERSION = 2
 DB_NAME = "progress.sqlite3"
@@ -48,7 +49,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     unofficial TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_item ON attempts (item, started);
--- The spaced-review schedule of passed items (retreat/review.py); no row: first review a day after the pass.
+-- The spaced-review schedule of passed items (retreat/learner/review.py); no row: first review a day after the pass.
 CREATE TABLE IF NOT EXISTS reviews (
     item TEXT PRIMARY KEY,
     step INTEGER NOT NULL,
@@ -168,7 +169,7 @@ class Progress:
             self._ensure_schema(conn)
             return conn
         except sqlite3.DatabaseError as exc:  # not a database, truncated, or malformed
-            backup = self._set_aside(str(exc))
+            backup = self._set_aside()
             conn = self._connect()
             self._ensure_schema(conn)
             self.warnings.append(
@@ -177,13 +178,8 @@ class Progress:
             )
             return conn
 
-    def _set_aside(self, reason: str) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        backup = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}")
-        n = 1
-        while backup.exists():
-            backup = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}-{n}")
-            n += 1
+    def _set_aside(self) -> Path:
+        backup = stamped_path(self.state_dir, f"{DB_NAME}.corrupt-")
         self.path.replace(backup)
         for suffix in ("-wal", "-shm"):
             side = self.path.with_name(DB_NAME + suffix)
@@ -202,7 +198,7 @@ class Progress:
                                 f"({SCHEMA_VERSION}): upgrade retreat (pip install -e .) to read it")
         if version is not None and version < SCHEMA_VERSION:
             self._copy_aside(conn, version)
-        with _transaction(conn):
+        with transaction(conn):
             version = _version(conn)  # another process may have migrated it meanwhile
             for step in MIGRATIONS[version:] if version is not None else ():
                 step(conn)
@@ -214,12 +210,7 @@ class Progress:
 
     def _copy_aside(self, conn: sqlite3.Connection, version: int) -> Path:
         """A consistent copy of a database about to be migrated, beside it."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{DB_NAME}.v{version}-{stamp}")
-        n = 1
-        while target.exists():
-            target = self.path.with_name(f"{DB_NAME}.v{version}-{stamp}-{n}")
-            n += 1
+        target = stamped_path(self.state_dir, f"{DB_NAME}.v{version}-")
         copy = sqlite3.connect(target)
         try:
             conn.backup(copy)
@@ -268,8 +259,8 @@ class Progress:
     def record_attempt(self, item_id: str, *, started: float, duration: float, passed: int, total: int,
                        ok: bool, file_hash: str | None, outcome: str, unofficial: str | None = None) -> None:
         """Store one graded run; a passing run also marks the item passed. `unofficial` says why
-        the grade cannot be trusted, if it cannot (retreat/integrity.py)."""
-        with _transaction(self.conn) as c:
+        the grade cannot be trusted, if it cannot (retreat/grading/lock.py)."""
+        with transaction(self.conn) as c:
             c.execute(
                 "INSERT INTO attempts (item, started, duration, passed, total, ok, file_hash, outcome, unofficial)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -285,7 +276,7 @@ class Progress:
     def set_status(self, item_id: str, status: str | None, at: float | None = None) -> None:
         if status is not None and status not in STATUSES:
             raise ValueError(status)
-        with _transaction(self.conn) as c:
+        with transaction(self.conn) as c:
             c.execute(
                 "INSERT INTO items (id, status, status_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at",
@@ -294,7 +285,7 @@ class Progress:
 
     def next_hint(self, item_id: str, available: int) -> int:
         """Reveal one more hint (up to `available`); return how many are now shown."""
-        with _transaction(self.conn) as c:
+        with transaction(self.conn) as c:
             row = c.execute("SELECT hints_shown FROM items WHERE id = ?", (item_id,)).fetchone()
             shown = min((row[0] if row else 0) + 1, available)
             c.execute(
@@ -305,7 +296,7 @@ class Progress:
         return shown
 
     def set_meta(self, key: str, value: str) -> None:
-        with _transaction(self.conn) as c:
+        with transaction(self.conn) as c:
             c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                       (key, value))
 
@@ -325,7 +316,8 @@ def _version(conn: sqlite3.Connection) -> int | None:
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One short IMMEDIATE transaction: committed whole, or rolled back whole."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

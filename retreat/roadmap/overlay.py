@@ -14,7 +14,7 @@ add:                                  # your own readings and exercises, in the 
 
 The course's own files are never edited, so a course update merges cleanly. The overlay is
 validated like the roadmap, by the same helpers (errors name my-roadmap.yaml, the line and the
-field), on a cache miss only: `roadmap_load.load_roadmap` caches the merged result.
+field), on a cache miss only: `load.load_roadmap` caches the merged result.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from retreat.course import OVERLAY_FILE
-from retreat.errors import UnknownItem
-from retreat.roadmap import FORMAT_VERSION, Item, Roadmap
-from retreat.roadmap_load import YamlDoc, check_format_version, check_graph, load_items, validate
+from retreat.errors import did_you_mean
+from retreat.roadmap.model import FORMAT_VERSION, CourseInfo, Item, Roadmap
+from retreat.roadmap.validate import YamlDoc, check_format_version, check_graph, load_items, validate
 
+OVERLAY_FILE = "my-roadmap.yaml"  # the learner's own additions, skips, order and pace
 KEYS = ("format_version", "pace", "skip", "optional", "order", "add")
 
 
@@ -132,7 +132,7 @@ def _id_list(doc: YamlDoc, path: tuple, label: str, raw: list, known: list[str])
         if not isinstance(item_id, str):
             raise doc.fail(where, f"{label}[{j}]", "expected an item id")
         if item_id not in known:
-            close = UnknownItem(item_id, known).suggestions
+            close = did_you_mean(item_id, known)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise doc.fail(where, f"{label}[{j}]", f"unknown item {item_id!r}{hint}")
         if item_id in out:
@@ -172,7 +172,8 @@ def _check_pace(doc: YamlDoc, pace: Pace) -> None:
         raise doc.fail(("pace", "hours_per_day"), "pace.hours_per_day", "expected more than 0 and at most 24 hours")
 
 
-def _lay_out(stages: dict[str, list[Item]], skip: list[str], pace: Pace, course):  # noqa: ANN001, ANN202
+def _lay_out(stages: dict[str, list[Item]], skip: list[str], pace: Pace,
+             course: CourseInfo) -> tuple[dict[str, list[Item]], CourseInfo]:
     """Give every planned item a day at the learner's pace.
 
     Items are taken in the order `retreat next` offers them (roadmap order, each after what it
