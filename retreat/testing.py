@@ -17,7 +17,6 @@ import torch
 import retreat.env as env
 from retreat.errors import UsageProblem
 
-ENV_DEVICE = env.DEVICE  # set by `retreat check --device`; read by device()
 DEVICES = ("cpu", "cuda")
 
 

@@ -1,13 +1,18 @@
-"""Course-author commands: `retreat dev check`, `dev stubs`, `dev schema`."""
+"""Course-author commands: `retreat dev check`, `dev lock`, `dev stubs`, `dev schema` (the work is
+in retreat/dev/, retreat/grading/lock.py and retreat/roadmap/schema.py)."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from retreat.cli.common import echo_json, json_option
 from retreat.course import Course
+
+if TYPE_CHECKING:
+    from retreat.dev.check import ExerciseReport
 
 
 @click.group("dev")
@@ -29,36 +34,8 @@ def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
 
     course = Course.find(personal=False)
     _ = course.roadmap
-
-    def show(report: core.ExerciseReport) -> None:
-        if as_json:
-            return
-        runs = report.runs
-        stub = [v for w, v, _ in runs if w == "stub"]
-        sol = [v for w, v, _ in runs if w == "solution"]
-        muts = [(w, v, ok) for w, v, ok in runs if w.startswith("mutant")]
-        parts = []
-        if stub:
-            parts.append(f"stub fails {stub[0].passed}/{stub[0].total}")
-        if sol:
-            parts.append(f"solution {sol[0].passed}/{sol[0].total}")
-        if muts:
-            parts.append(f"mutants caught {sum(ok for _, _, ok in muts)}/{len(muts)}")
-        glyph = "[green]✓[/]" if report.ok else "[red]✗[/]"
-        console.print(f"{glyph} {escape(report.id):28} {' · '.join(parts)}")
-        for p in report.problems:
-            console.print(f"    [red]{escape(p)}[/]")
-        for what, v, expected in runs:
-            if expected:
-                continue
-            if what == "solution":
-                reason = v.problem or "; ".join(f"{t.title}: {t.message.splitlines()[0] if t.message else t.outcome}"
-                                                for t in v.tests if t.outcome != "passed")
-                console.print(f"    [red]solution fails: {escape(reason)}[/]")
-            else:
-                console.print(f"    [red]{escape(what)} passes every test: the tests do not catch it[/]")
-
-    reports, course_problems = core.check(course, list(ids) or None, jobs, on_report=show)
+    reports, course_problems = core.check(course, list(ids) or None, jobs,
+                                          on_report=None if as_json else _show_report)
     ok = all(r.ok for r in reports) and not course_problems
     locked = core.lock_if_sound(course, reports, course_problems, list(ids) or None)
     if as_json:
@@ -74,6 +51,36 @@ def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
         if locked and locked[1]:
             console.print(f"wrote {locked[0].name}: grades made with these tests and solutions are official")
     sys.exit(0 if ok else 1)
+
+
+def _show_report(report: ExerciseReport) -> None:
+    """One exercise's line as soon as its runs are in, and what is wrong with it."""
+    from retreat.cli.render import console, escape
+
+    runs = report.runs
+    stub = [v for w, v, _ in runs if w == "stub"]
+    sol = [v for w, v, _ in runs if w == "solution"]
+    muts = [(w, v, ok) for w, v, ok in runs if w.startswith("mutant")]
+    parts = []
+    if stub:
+        parts.append(f"stub fails {stub[0].passed}/{stub[0].total}")
+    if sol:
+        parts.append(f"solution {sol[0].passed}/{sol[0].total}")
+    if muts:
+        parts.append(f"mutants caught {sum(ok for _, _, ok in muts)}/{len(muts)}")
+    glyph = "[green]✓[/]" if report.ok else "[red]✗[/]"
+    console.print(f"{glyph} {escape(report.id):28} {' · '.join(parts)}")
+    for p in report.problems:
+        console.print(f"    [red]{escape(p)}[/]")
+    for what, v, expected in runs:
+        if expected:
+            continue
+        if what == "solution":
+            reason = v.problem or "; ".join(f"{t.title}: {t.message.splitlines()[0] if t.message else t.outcome}"
+                                            for t in v.tests if t.outcome != "passed")
+            console.print(f"    [red]solution fails: {escape(reason)}[/]")
+        else:
+            console.print(f"    [red]{escape(what)} passes every test: the tests do not catch it[/]")
 
 
 @dev.command("lock")

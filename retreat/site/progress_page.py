@@ -138,15 +138,33 @@ def _seconds(s: float) -> str:
 
 
 def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> str:
+    """The progress page: cards, the chart against the plan, stages, items, what is unlocked, recent
+    attempts."""
     now = time.time() if now is None else now
-    rm, src = site.roadmap, PROGRESS_PAGE
+    out = ["# Your progress", ""]
+    out += _cards(site, ls)
+    out += _against_plan(site.roadmap, ls, now)
+    out += _by_stage(site.roadmap, ls)
+    out += _your_items(site)
+    out += _unlocked_now(site)
+    out += _recent_attempts(site, ls)
+    out += ["", f"<small>Built {_when(now)} from your progress"
+            + (f" in `{cell(str(ls.source))}`" if ls.source else "")
+            + ". While `retreat docs serve` runs it follows your progress by itself; "
+            "otherwise rebuild with `retreat docs build`.</small>", ""]
+    return "\n".join(out) + "\n"
+
+
+def _cards(site: Site, ls: LearnerState) -> list[str]:
+    """The numbers at the top (items, points, attempts, time, hints) and what comes next."""
+    rm = site.roadmap
     counted = [i for i in rm.items if not i.optional]
     complete = [i for i in counted if ls.states.get(i.id, ItemState(i.id)).complete]
     points = sum(i.points for i in rm.items if ls.states.get(i.id, ItemState(i.id)).status in ("passed", "done"))
     max_points = sum(i.points for i in counted)
     pct = 100 * len(complete) / len(counted) if counted else 0.0
     check_time = sum(a.duration for a in ls.attempts)
-    out = ["# Your progress", ""]
+    out = []
     if ls.source is None:
         out += ['!!! info "Nothing recorded yet"', "",
                 "    This page is built from your own progress, and none is recorded yet. Start with "
@@ -162,13 +180,16 @@ def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> 
             "</div>", ""]
     nxt = next_item(rm, ls.states)
     if nxt is not None:
-        out += [f":material-arrow-right-circle: **Next:** {site.link(src, nxt.item.id)} "
+        out += [f":material-arrow-right-circle: **Next:** {site.link(PROGRESS_PAGE, nxt.item.id)} "
                 f"({minutes_text(nxt.item.minutes)}) — `retreat next` says the same.", ""]
     elif counted and len(complete) == len(counted):
         out += [":material-party-popper: **Every required item is complete.** Well done.", ""]
+    return out
 
+
+def _against_plan(rm: Roadmap, ls: LearnerState, now: float) -> list[str]:
     start, actual = actual_curve(rm, ls, now)
-    out += ["## Against the plan", ""]
+    out = ["## Against the plan", ""]
     if start:
         out += [f"Day 1 is {start.isoformat()}, the day of your first recorded activity. The dashed line "
                 f"is what the suggested {rm.course.days}-day plan expects by the end of each day; the "
@@ -176,24 +197,30 @@ def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> 
     else:
         out += [f"The dashed line is what the suggested {rm.course.days}-day plan expects by the end of "
                 "each day; your own line starts with your first graded attempt.", ""]
-    out += [f'<div class="rt-chart">{chart_svg(plan_curve(rm), actual)}</div>', "",
-            '<div class="rt-legend"><span class="rt-key rt-key-plan"></span> plan '
-            '<span class="rt-key rt-key-actual"></span> you</div>', ""]
+    return out + [f'<div class="rt-chart">{chart_svg(plan_curve(rm), actual)}</div>', "",
+                  '<div class="rt-legend"><span class="rt-key rt-key-plan"></span> plan '
+                  '<span class="rt-key rt-key-actual"></span> you</div>', ""]
 
-    out += ["## By stage", "", "| Stage | Complete | Points | |", "| --- | ---: | ---: | --- |"]
+
+def _by_stage(rm: Roadmap, ls: LearnerState) -> list[str]:
+    out = ["## By stage", "", "| Stage | Complete | Points | |", "| --- | ---: | ---: | --- |"]
     for s in stage_summaries(rm, ls.states):
         share = 100 * s.complete / s.total if s.total else 0
-        out.append(f"| [{cell(s.stage.title)}]({rel(src, stage_page(s.stage))}) | {s.complete} / {s.total} "
+        out.append(f"| [{cell(s.stage.title)}]({rel(PROGRESS_PAGE, stage_page(s.stage))}) | {s.complete} / {s.total} "
                    f"| {s.points} / {s.max_points} | <span class='rt-bar'><span style='width:{share:.0f}%'>"
                    f"</span></span> |")
+    return out
+
+
+def _your_items(site: Site) -> list[str]:
+    """Every item finished, skipped or tried, with its attempts."""
     started = [v for v in site.views.values() if v.state.status or v.state.attempts]
-    out += ["", "## Your items", ""]
+    out = ["", "## Your items", ""]
     if not started:
-        out += ["Items you finish, skip or try show up here, with their attempts.", ""]
-    else:
-        out += ['<div class="rt-items" markdown>', "",
-                "| Item | Status | Attempts | Best run | In checks | When |",
-                "| --- | --- | ---: | ---: | ---: | --- |"]
+        return out + ["Items you finish, skip or try show up here, with their attempts.", ""]
+    out += ['<div class="rt-items" markdown>', "",
+            "| Item | Status | Attempts | Best run | In checks | When |",
+            "| --- | --- | ---: | ---: | ---: | --- |"]
     for view in started:
         st = view.state
         status = st.status or "in progress"
@@ -201,28 +228,32 @@ def progress_page(site: Site, ls: LearnerState, *, now: float | None = None) -> 
             status += f" · {st.hints_shown} hint{'s' * (st.hints_shown != 1)}"
         best = f"{st.best_passed} / {st.best_total}" if st.attempts else "—"
         spent = _seconds(st.time_spent) if st.attempts else "—"
-        out.append(f"| {site.link(src, view.item.id)} | {status_icon(view)} {status} | {st.attempts or '—'} "
-                   f"| {best} | {spent} | {_when(st.status_at if st.status else st.last_attempt)} |")
-    if started:
-        out += ["", "</div>"]
+        out.append(f"| {site.link(PROGRESS_PAGE, view.item.id)} | {status_icon(view)} {status} "
+                   f"| {st.attempts or '—'} | {best} | {spent} "
+                   f"| {_when(st.status_at if st.status else st.last_attempt)} |")
+    return out + ["", "</div>"]
+
+
+def _unlocked_now(site: Site) -> list[str]:
     upcoming = [v for v in site.views.values() if not v.complete and not v.locked][:5]
-    if upcoming:
-        out += ["", "## Unlocked now", "",
-                "What you can start next, in roadmap order (the [roadmap](roadmap.md) has the rest):", ""]
-        out += [f"- {status_icon(v)} {site.link(src, v.item.id)} — {minutes_text(v.item.minutes)}"
-                + (f", day {v.item.day}" if v.item.day else "") for v in upcoming]
-    if ls.attempts:
-        out += ["", "## Recent attempts", "", "| When | Item | Result | Checks | Took |",
-                "| --- | --- | --- | ---: | ---: |"]
-        titles = {i.id for i in rm.items}
-        for a in reversed(ls.attempts[-12:]):
-            item = site.link(src, a.item) if a.item in titles else f"`{a.item}`"
-            result = ":material-check:{ .rt-passed } passed" if a.ok else \
-                f":material-close:{{ .rt-failed }} {html.escape(a.outcome) or 'failed'}"
-            out.append(f"| {_when(a.started)} | {item} | {cell(result)} | {a.passed} / {a.total} "
-                       f"| {_seconds(a.duration)} |")
-    out += ["", f"<small>Built {_when(now)} from your progress"
-            + (f" in `{cell(str(ls.source))}`" if ls.source else "")
-            + ". While `retreat docs serve` runs it follows your progress by itself; "
-            "otherwise rebuild with `retreat docs build`.</small>", ""]
-    return "\n".join(out) + "\n"
+    if not upcoming:
+        return []
+    out = ["", "## Unlocked now", "",
+           "What you can start next, in roadmap order (the [roadmap](roadmap.md) has the rest):", ""]
+    return out + [f"- {status_icon(v)} {site.link(PROGRESS_PAGE, v.item.id)} — {minutes_text(v.item.minutes)}"
+                  + (f", day {v.item.day}" if v.item.day else "") for v in upcoming]
+
+
+def _recent_attempts(site: Site, ls: LearnerState) -> list[str]:
+    if not ls.attempts:
+        return []
+    out = ["", "## Recent attempts", "", "| When | Item | Result | Checks | Took |",
+           "| --- | --- | --- | ---: | ---: |"]
+    known = {i.id for i in site.roadmap.items}
+    for a in reversed(ls.attempts[-12:]):
+        item = site.link(PROGRESS_PAGE, a.item) if a.item in known else f"`{a.item}`"
+        result = ":material-check:{ .rt-passed } passed" if a.ok else \
+            f":material-close:{{ .rt-failed }} {html.escape(a.outcome) or 'failed'}"
+        out.append(f"| {_when(a.started)} | {item} | {cell(result)} | {a.passed} / {a.total} "
+                   f"| {_seconds(a.duration)} |")
+    return out
