@@ -67,3 +67,17 @@ def test_watch_rechecks_on_save_contains_a_hang_and_follows_on(course_dir: Path)
         watch.wait_for("not yet")
     finally:
         watch.close()
+
+
+def test_watch_grades_like_check_a_missing_file_is_a_verdict_not_the_end(course_dir: Path) -> None:
+    target = course_dir / "exercises/basics/01_add.py"
+    target.unlink()
+    watch = Watch(course_dir, "add", "--no-follow")
+    try:
+        watch.wait_for("01_add.py is missing; 'retreat reset add' restores the stub")
+        watch.wait_for("watching for saves")
+        time.sleep(1.0)  # the verdict needs no worker, so it can come before the folder is watched
+        save_by_rename(target, (course_dir / "solutions/basics/01_add.py").read_text())
+        watch.wait_for("add passed")
+    finally:
+        watch.close()
