@@ -64,6 +64,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "review": ("retreat.cli.study", "review_cmd"),
     "note": ("retreat.cli.personal", "note_cmd"),
     "find": ("retreat.cli.personal", "find_cmd"),
+    "generate": ("retreat.cli.generate", "generate_cmd"),
     "dev": ("retreat.cli.dev", "dev"),
     "docs": ("retreat.cli.docs", "docs"),
 }
