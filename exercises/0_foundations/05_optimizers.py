@@ -9,7 +9,7 @@ SGD with momentum (PyTorch's form), for each parameter p with gradient g:
     buf = momentum * buf + g            (buf starts at 0, so the first buf is g)
     p   = p - lr * buf
 
-AdamW (Adam with decoupled weight decay), at step t = 1, 2, ...:
+AdamW (Adam with decoupled weight decay), at step t = 1, 2, ... of each parameter:
 
     p     = p * (1 - lr * weight_decay)          decay the weights directly, not through g
     m     = beta1 * m + (1 - beta1) * g          running mean of the gradient
@@ -18,8 +18,11 @@ AdamW (Adam with decoupled weight decay), at step t = 1, 2, ...:
     v_hat = v / (1 - beta2**t)
     p     = p - lr * m_hat / (sqrt(v_hat) + eps)
 
-Parameters whose `.grad` is None (frozen, or unused) are skipped. After five steps your
-parameters must equal those of `torch.optim.SGD` and `torch.optim.AdamW`.
+Parameters whose `.grad` is None (frozen, or unused) are skipped, and a skipped parameter's t
+does not advance: like torch.optim, AdamW counts t per parameter, the number of updates that
+parameter has received (a layer unfrozen after 100 steps starts its own bias correction at t = 1).
+`step()` reads `p.grad` and never changes it. After five steps your parameters must equal those
+of `torch.optim.SGD` and `torch.optim.AdamW`.
 """
 
 from collections.abc import Iterable
@@ -63,16 +66,15 @@ class AdamW(Optimizer):
         self.betas = betas
         self.eps = eps
         self.weight_decay = weight_decay
-        self.t = 0  # steps taken so far
+        self.steps = [0 for _ in self.params]  # t of each parameter: the updates it has received
         self.m = [torch.zeros_like(p) for p in self.params]  # first moment, per parameter
         self.v = [torch.zeros_like(p) for p in self.params]  # second moment, per parameter
 
     @torch.no_grad()
     def step(self) -> None:
         """One AdamW update of every parameter that has a gradient, in place."""
-        self.t += 1
         beta1, beta2 = self.betas
-        # TODO: for each parameter with a gradient: decay p by (1 - lr * weight_decay);
-        #       update m and v in place; bias-correct them with 1 - beta**t;
-        #       then p -= lr * m_hat / (sqrt(v_hat) + eps).
+        # TODO: for each parameter i with a gradient: t = self.steps[i] + 1 (store it back);
+        #       decay p by (1 - lr * weight_decay); update m and v in place; bias-correct them
+        #       with 1 - beta**t; then p -= lr * m_hat / (sqrt(v_hat) + eps).
         raise NotImplementedError

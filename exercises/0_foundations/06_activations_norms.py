@@ -17,7 +17,16 @@ transformer block, written from their formulas.
   with the *biased* variance (divide by C, not C - 1), and eps inside the square root.
 
 Each function must match its PyTorch counterpart: F.gelu(x, approximate="tanh"), F.silu and
-F.layer_norm(x, (C,), weight, bias, eps).
+F.layer_norm(x, (C,), weight, bias, eps), and return x's dtype.
+
+Models run in bfloat16 or float16, and two of these formulas break in those dtypes. In GELU,
+1 + tanh(...) cancels for negative inputs (tanh is close to -1, and bfloat16 keeps about three
+digits), so the small negative outputs come out as 0 or far off. In LayerNorm, the mean of
+values like 5.01, 5.02... cannot be subtracted in bfloat16 without losing every digit, and in
+float16 the squares of deviations above 256 overflow to inf (then every output is 0). So
+`gelu_tanh` and `layer_norm` compute float16 and bfloat16 inputs in float32 and cast the result
+back to x's dtype once, at the end, as PyTorch does. (`silu` is fine as it is: one product with a
+sigmoid.) None of the three may modify x.
 """
 
 import math
@@ -26,8 +35,12 @@ import torch
 
 
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
-    """GELU with the tanh approximation, elementwise. Any shape; returns x's shape and dtype."""
-    # TODO: 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))).
+    """GELU with the tanh approximation, elementwise. Any shape; returns x's shape and dtype.
+
+    float16 and bfloat16 inputs are computed in float32, then cast back.
+    """
+    # TODO: in float32 at least (xf = x.to(torch.promote_types(x.dtype, torch.float32))),
+    #       0.5 * xf * (1 + tanh(sqrt(2 / pi) * (xf + 0.044715 * xf**3))), cast back to x.dtype.
     raise NotImplementedError
 
 
@@ -41,8 +54,11 @@ def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                eps: float = 1e-5) -> torch.Tensor:
     """Normalise over the last axis, then scale by `weight` and shift by `bias`.
 
-    x: (..., C), e.g. (B, T, C). weight, bias: (C,). Returns x's shape.
+    x: (..., C), e.g. (B, T, C). weight, bias: (C,). Returns x's shape and dtype; float16 and
+    bfloat16 inputs are normalised in float32, then cast back (weight and bias may be applied
+    before the cast, as PyTorch does, or after it; the tests allow either).
     """
-    # TODO: mean and biased variance over the last axis (keepdim=True), normalise with
-    #       sqrt(var + eps), then multiply by weight and add bias.
+    # TODO: in float32 at least (as in gelu_tanh): mean and biased variance over the last axis
+    #       (keepdim=True), normalise with sqrt(var + eps), multiply by weight and add bias,
+    #       and cast back to x.dtype. Never subtract the mean in place: for float32 input xf IS x.
     raise NotImplementedError

@@ -8,13 +8,18 @@ logits x (one per class) and target class y, the loss is the negative log-probab
 averaged over positions. Two refinements every LLM trainer uses:
 
 - `ignore_index`: positions whose target equals it (padding, prompt tokens) contribute nothing,
-  and the average is over the remaining positions only.
+  and the average is over the remaining positions only. If every position is ignored there is
+  nothing to average: the result is NaN (0 / 0), exactly as F.cross_entropy returns.
 - `label_smoothing` eps: the target distribution puts 1 - eps on y and spreads eps evenly over
   all C classes, so the loss becomes (1 - eps) * (-log p[y]) + eps * mean_c(-log p[c]).
 
 Write `cross_entropy` to agree with `torch.nn.functional.cross_entropy` (with the class axis
 last, as logits come out of a language model) and `mse_loss` to agree with
-`torch.nn.functional.mse_loss`. Use your own `log_softmax` from the softmax exercise.
+`torch.nn.functional.mse_loss`. Use your own `log_softmax` from the softmax exercise: it already
+computes float16 and bfloat16 logits in float32, and the loss keeps the logits' dtype.
+
+Neither function may modify its inputs. In particular, do not overwrite the ignored targets in
+`targets` (the caller's batch would lose its ignore marks): build a new tensor.
 """
 
 import torch
@@ -30,7 +35,8 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int
 
     logits: (..., C) float, e.g. (B, T, V) from a language model, or (N, C).
     targets: (...) int64 class ids in [0, C), or `ignore_index`; e.g. (B, T) or (N,).
-    Returns a scalar tensor (shape ()), of the logits' dtype, differentiable w.r.t. the logits.
+    Returns a scalar tensor (shape ()), of the logits' dtype, differentiable w.r.t. the logits;
+    NaN when every target is `ignore_index`.
     """
     ### TODO: take log_softmax over the last axis; pick each position's target log-probability
     ###       with gather (send ignored targets to class 0 first so gather stays in range);

@@ -1,4 +1,5 @@
-"""Checks for manual-backprop: autograd and finite differences (gradcheck) as the oracles."""
+"""Checks for manual-backprop: autograd and finite differences (gradcheck) as the oracles. Every
+call hands the learner copies of its inputs (support/untouched.py)."""
 
 import torch
 import torch.nn.functional as F
@@ -7,6 +8,7 @@ import retreat
 from retreat.testing import assert_close
 
 ex = retreat.load_exercise("manual-backprop")
+untouched = retreat.load_support("untouched")
 
 NAMES = ("W1", "b1", "W2", "b2")
 
@@ -31,7 +33,8 @@ class ManualMLP(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, targets, W1, b1, W2, b2):
-        loss, grads = ex.mlp_forward_backward(x, targets, {"W1": W1, "b1": b1, "W2": W2, "b2": b2})
+        params = {k: v.detach().clone() for k, v in {"W1": W1, "b1": b1, "W2": W2, "b2": b2}.items()}
+        loss, grads = ex.mlp_forward_backward(x.clone(), targets.clone(), params)  # the learner's copies
         ctx.grads = grads
         return loss.clone()
 
@@ -42,14 +45,14 @@ class ManualMLP(torch.autograd.Function):
 
 def test_loss_matches_f_cross_entropy():
     x, targets, params = torch.randn(8, 3), torch.randint(0, 4, (8,)), make_params()
-    loss, _ = ex.mlp_forward_backward(x, targets, params)
+    loss, _ = untouched.call(ex.mlp_forward_backward, x, targets, params)
     expected, _ = autograd_reference(x, targets, params)
     assert_close(loss, expected, "the loss equals F.cross_entropy of the MLP's logits")
 
 
 def test_gradients_have_the_parameters_shapes():
     x, targets, params = torch.randn(8, 3), torch.randint(0, 4, (8,)), make_params()
-    _, grads = ex.mlp_forward_backward(x, targets, params)
+    _, grads = untouched.call(ex.mlp_forward_backward, x, targets, params)
     assert set(grads) == set(NAMES), f"grads has the keys {sorted(NAMES)}, got {sorted(grads)}"
     for k in NAMES:
         assert grads[k].shape == params[k].shape, (
@@ -59,7 +62,7 @@ def test_gradients_have_the_parameters_shapes():
 
 def test_gradients_match_autograd():
     x, targets, params = torch.randn(16, 3), torch.randint(0, 4, (16,)), make_params()
-    _, grads = ex.mlp_forward_backward(x, targets, params)
+    _, grads = untouched.call(ex.mlp_forward_backward, x, targets, params)
     _, expected = autograd_reference(x, targets, params)
     for k in NAMES:
         assert_close(grads[k], expected[k], f"the gradient for {k} matches autograd's")
@@ -68,7 +71,7 @@ def test_gradients_match_autograd():
 def test_gradients_match_autograd_for_a_wider_net():
     params = make_params(D=10, H=32, C=7, dtype=torch.float64, seed=3)
     x, targets = torch.randn(64, 10, dtype=torch.float64) * 2, torch.randint(0, 7, (64,))
-    _, grads = ex.mlp_forward_backward(x, targets, params)
+    _, grads = untouched.call(ex.mlp_forward_backward, x, targets, params)
     _, expected = autograd_reference(x, targets, params)
     for k in NAMES:
         assert_close(grads[k], expected[k], f"in float64 (D=10, H=32, C=7), d loss / d {k} matches autograd")
@@ -89,7 +92,7 @@ def test_gradcheck_against_finite_differences():
 def test_works_without_autograd():
     x, targets, params = torch.randn(8, 3), torch.randint(0, 4, (8,)), make_params()
     with torch.no_grad():
-        _, grads = ex.mlp_forward_backward(x, targets, params)
+        _, grads = untouched.call(ex.mlp_forward_backward, x, targets, params)
     _, expected = autograd_reference(x, targets, params)
     for k in NAMES:
         assert_close(grads[k], expected[k],
@@ -98,8 +101,8 @@ def test_works_without_autograd():
 
 def test_batch_gradient_is_the_mean_of_example_gradients():
     x, targets, params = torch.randn(6, 3), torch.randint(0, 4, (6,)), make_params()
-    _, batch = ex.mlp_forward_backward(x, targets, params)
-    singles = [ex.mlp_forward_backward(x[i:i + 1], targets[i:i + 1], params)[1] for i in range(6)]
+    _, batch = untouched.call(ex.mlp_forward_backward, x, targets, params)
+    singles = [untouched.call(ex.mlp_forward_backward, x[i:i + 1], targets[i:i + 1], params)[1] for i in range(6)]
     for k in NAMES:
         mean = torch.stack([s[k] for s in singles]).mean(dim=0)
         assert_close(batch[k], mean, f"the batch gradient for {k} is the mean of the per-example ones")

@@ -73,21 +73,23 @@ def test_adamw_without_decay_is_adam():
 
 def test_first_sgd_step_is_minus_lr_times_grad():
     p = torch.randn(5, requires_grad=True)
-    start = p.detach().clone()
-    p.grad = torch.randn(5)
+    start, grad = p.detach().clone(), torch.randn(5)
+    p.grad = grad.clone()
     ex.SGD([p], lr=0.3, momentum=0.9).step()
-    assert_close(p.detach(), start - 0.3 * p.grad, "the first SGD step is p - lr * grad, even with momentum")
+    assert_close(p.detach(), start - 0.3 * grad, "the first SGD step is p - lr * grad, even with momentum")
+    assert_close(p.grad, grad, "step() reads p.grad without changing it")
 
 
 def test_first_adam_step_has_size_lr():
     p = torch.randn(6, requires_grad=True)
-    start = p.detach().clone()
-    p.grad = torch.tensor([3.0, -0.01, 1e-3, -20.0, 0.5, 7.0])
+    start, grad = p.detach().clone(), torch.tensor([3.0, -0.01, 1e-3, -20.0, 0.5, 7.0])
+    p.grad = grad.clone()
     ex.AdamW([p], lr=0.1, weight_decay=0.0).step()
     # With bias correction m_hat = g and v_hat = g**2 on step 1, so every entry moves by lr.
-    assert_close(p.detach(), start - 0.1 * p.grad.sign(),
+    assert_close(p.detach(), start - 0.1 * grad.sign(),
                  "thanks to bias correction, Adam's first step moves every entry by lr against "
                  "the sign of its gradient", atol=1e-5, rtol=1e-5)
+    assert_close(p.grad, grad, "step() reads p.grad without changing it")
 
 
 def test_weight_decay_is_decoupled_from_the_gradient():
@@ -118,3 +120,25 @@ def test_parameters_without_gradient_are_left_alone():
         used.grad = torch.ones(3)
         opt.step()
         assert_close(frozen.detach(), before, f"{type(opt).__name__} skips a parameter whose grad is None")
+
+
+def test_adamw_counts_steps_per_parameter():
+    # `late` gets no gradient on the first two steps (a frozen layer, an unused embedding row...):
+    # torch.optim gives it t = 1 on its first real update, so its bias correction starts afresh.
+    early, late = torch.randn(4, requires_grad=True), torch.randn(3, requires_grad=True)
+    twins = [early.detach().clone().requires_grad_(True), late.detach().clone().requires_grad_(True)]
+    ours = ex.AdamW([early, late], lr=0.1, betas=(0.8, 0.9))
+    theirs = torch.optim.AdamW(twins, lr=0.1, betas=(0.8, 0.9))
+    g = torch.Generator().manual_seed(3)
+    for step in range(5):
+        grads = (torch.randn(4, generator=g), None if step < 2 else torch.randn(3, generator=g))
+        for params in ([early, late], twins):
+            for p, grad in zip(params, grads, strict=True):
+                p.grad = None if grad is None else grad.clone()
+        ours.step()
+        theirs.step()
+    for name, p, q in (("early", early, twins[0]), ("late", late, twins[1])):
+        assert_close(p.detach(), q.detach(),
+                     f"the parameter {name!r} equals torch.optim.AdamW's: t counts the updates each "
+                     "parameter received (a parameter without a gradient does not advance its t)",
+                     atol=1e-6, rtol=1e-5)
