@@ -113,12 +113,11 @@ def check_cmd(item_id: str | None, check_all: bool, stage_id: str | None, junit_
     require_device(device)
     verdicts = []
     for tid in ids:
-        v = grade(course, progress, tid, device=device, keep_going=many)
+        show = None if as_json else (lambda v, tid=tid: render.verdict(course, v, course.roadmap.get(tid).title))
+        v = grade(course, progress, tid, device=device, keep_going=many, show=show)
         verdicts.append(v)
-        if not as_json:
-            render.verdict(course, v, course.roadmap.get(tid).title)
-            if many:
-                render.console.print()
+        if many and not as_json:
+            render.console.print()
     if junit_file is not None:
         from retreat.grading.junit import write_junit
 

@@ -169,8 +169,8 @@ def review_cmd(item_id: str | None, fresh: bool, answers: str | None, device: st
         return
     from retreat.grading.service import grade_review
 
-    verdict, new = grade_review(course, progress, r, device=device)
-    render.verdict(course, verdict, f"{ex.title} (review)")
+    verdict, new = grade_review(course, progress, r, device=device,
+                                show=lambda v: render.verdict(course, v, f"{ex.title} (review)"))
     _next_review(new, at)
     if not verdict.ok:
         sys.exit(1)

@@ -7,6 +7,7 @@ every command applies it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import retreat.env as env
@@ -39,10 +40,14 @@ def targets(course: Course, item_id: str | None, check_all: bool, stage_id: str 
 
 
 def grade(course: Course, progress: Progress, item_id: str, device: str | None = None,
-          keep_going: bool = False, worker: Worker | None = None) -> Verdict:
-    """Grade the learner's file of an exercise, say whether the grade is official (lock.py) and
-    record the attempt (`retreat check`, `retreat watch` with its warm `worker`).
+          keep_going: bool = False, worker: Worker | None = None,
+          show: Callable[[Verdict], None] | None = None) -> Verdict:
+    """Grade the learner's file of an exercise, say whether the grade is official (lock.py),
+    `show` the verdict, then record the attempt (`retreat check`, `retreat watch` with its warm
+    `worker`).
 
+    The verdict is shown before it is recorded: a database that is busy, full or read-only delays
+    or defers the record (learner/progress.py keeps it for later), never the learner's answer.
     A missing learner file is an error, or with `keep_going` (grading many, or watching) a failing
     verdict that is not recorded.
     """
@@ -50,25 +55,32 @@ def grade(course: Course, progress: Progress, item_id: str, device: str | None =
     started = time.time()
     if not course.learner_file(ex).is_file():
         problem = f"{ex.exercise} is missing; 'retreat reset {ex.id}' restores the stub"
-        if keep_going:
-            return Verdict(ex.id, False, (), problem=problem, problem_kind="missing")
-        raise RetreatError(problem)
+        if not keep_going:
+            raise RetreatError(problem)
+        missing = Verdict(ex.id, False, (), problem=problem, problem_kind="missing")
+        if show is not None:
+            show(missing)
+        return missing
     verdict = _grade(course, Job(ex, extra_env=_device_env(device)), worker)
+    if show is not None:
+        show(verdict)
     progress.record_attempt(ex.id, started=started, duration=verdict.duration, passed=verdict.passed,
                             total=verdict.total, ok=verdict.ok, file_hash=verdict.file_hash,
                             outcome=verdict.outcome, unofficial=verdict.unofficial)
     return verdict
 
 
-def grade_review(course: Course, progress: Progress, review: reviews.Review,
-                 device: str | None = None) -> tuple[Verdict, reviews.Review]:
+def grade_review(course: Course, progress: Progress, review: reviews.Review, device: str | None = None,
+                 show: Callable[[Verdict], None] | None = None) -> tuple[Verdict, reviews.Review]:
     """Grade an exercise written again in its review scratch file (learner/review.py) with the
-    exercise's own tests, and record the review; a passed review removes the scratch file, so the
-    next review starts from a fresh stub again."""
+    exercise's own tests, `show` the verdict, and record the review; a passed review removes the
+    scratch file, so the next review starts from a fresh stub again."""
     ex = review.item
     assert isinstance(ex, Exercise)
     path = reviews.scratch_file(course, ex)
     verdict = _grade(course, Job(ex, overrides={ex.id: str(path)}, extra_env=_device_env(device)))
+    if show is not None:
+        show(verdict)
     new = reviews.record(progress, review, verdict.ok)
     if verdict.ok:
         path.unlink(missing_ok=True)

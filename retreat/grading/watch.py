@@ -54,9 +54,9 @@ class Watcher:
         assert ex is not None
         self.events.on_checking(ex)
         # A missing file is a failing verdict here, not the end of the watch: a save brings it back.
-        verdict = grade(self.course, self.progress, ex.id, device=self.device, keep_going=True, worker=self.worker)
-        self.events.on_verdict(ex, verdict)
-        return verdict
+        # Shown before it is recorded: a busy or read-only database delays the record, not the verdict.
+        return grade(self.course, self.progress, ex.id, device=self.device, keep_going=True, worker=self.worker,
+                     show=lambda verdict: self.events.on_verdict(ex, verdict))
 
     def run(self) -> None:
         self.worker.start()
