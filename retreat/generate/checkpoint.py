@@ -55,7 +55,7 @@ def open_checkpoint(folder: Path) -> Checkpoint:
     """Check the folder has what a run needs and read its config; one clear error otherwise."""
     if not folder.is_dir():
         raise BadCheckpoint(f"{folder} is not a folder")
-    config = _read_json(folder / CONFIG, "the model's config (model_type, sizes)")
+    config = _read_json(folder / CONFIG, "the model's config: model_type and sizes")
     model_type = config.get("model_type")
     if model_type not in ARCHITECTURES:
         known = ", ".join(sorted(ARCHITECTURES))

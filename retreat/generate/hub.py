@@ -61,7 +61,7 @@ def download_hint(repo_id: str, state_dir: Path) -> str:
     """The commands that put a hub model where `retreat generate NAME` finds it."""
     name = repo_id.rsplit("/", 1)[-1]
     dest = shown(checkpoints_dir(state_dir) / name)
-    return (f"hf download {repo_id} --include '*.json' --include '*.safetensors' --local-dir {dest}"
+    return (f"hf download {repo_id} --include '*.json' --include 'model*.safetensors*' --local-dir {dest}"
             f", then: retreat generate {name}")
 
 

@@ -178,7 +178,8 @@ def test_learner_code_runs_when_written(made: dict, tmp_path: Path, monkeypatch:
 def test_text_streams_after_the_prompt_then_speed_with_and_without_cache(made: dict) -> None:
     folder = str(made["dir"] / "llama")
     data = generate_json(made["dir"] / "llama", "--reference", "--max-new-tokens", "10")
-    r = generate(folder, "--prompt", PROMPT, "--reference", "--max-new-tokens", "10", "--compare-no-cache")
+    r = generate(folder, "--prompt", PROMPT, "--reference", "--max-new-tokens", "10", "--compare-no-cache",
+                 "--threads", "1")
     assert r.exit_code == 0, r.output
     assert r.stdout == PROMPT + data["text"] + "\n", "stdout is the prompt and the continuation, nothing else"
     assert "the reference llama" in r.stderr and "tokens/s with the KV cache" in r.stderr, r.stderr
