@@ -23,6 +23,8 @@ NOW = "RETREAT_NOW"
 """Pins the clock the schedules read (reviews, quizzes): an ISO date or seconds since the epoch."""
 MEMORY_MB = "RETREAT_MEMORY_MB"
 """The address space a check may map, in MB (default 4096)."""
+DB_WAIT = "RETREAT_DB_WAIT"
+"""Seconds a command waits for the progress database while another program holds it (default 10)."""
 
 # -- set by the grader in the child that runs the tests -----------------------------------------
 TARGET = "RETREAT_TARGET"
@@ -41,6 +43,7 @@ RUN_ID = "RETREAT_RUN_ID"
 """The id the report's lines must carry (taken out of the environment at start)."""
 
 DEFAULT_MEMORY_MB = 4096
+DEFAULT_DB_WAIT = 10.0
 
 
 def get(name: str) -> str | None:
@@ -56,6 +59,13 @@ def path(name: str) -> Path | None:
 
 def memory_mb() -> int:
     return int(get(MEMORY_MB) or DEFAULT_MEMORY_MB)
+
+
+def db_wait() -> float:
+    try:
+        return max(0.0, float(get(DB_WAIT) or DEFAULT_DB_WAIT))
+    except ValueError:
+        return DEFAULT_DB_WAIT
 
 
 def overrides() -> dict[str, str]:

@@ -31,6 +31,23 @@ class RetreatGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except Exception as exc:
+            # The last net for what the machine, not the learner, causes (a full disk, a folder that
+            # cannot be written, a database error): one line, never a traceback.
+            import sqlite3
+
+            if not isinstance(exc, OSError | sqlite3.Error):
+                raise
+            click.secho(f"retreat: {_machine_error(exc)}", fg="red", err=True)
+            ctx.exit(1)
+
+
+def _machine_error(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot use {exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}"
+    return f"the progress database failed: {exc}"
 
 
 @click.group(cls=RetreatGroup, context_settings={"help_option_names": ["-h", "--help"]})

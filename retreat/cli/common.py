@@ -29,14 +29,18 @@ optional_item_argument = click.argument("item_id", metavar="[ID]", required=Fals
 
 
 def load() -> tuple[Course, Progress]:
-    """The course around the current folder and the learner's progress; warnings go to stderr."""
+    """The course around the current folder and the learner's progress. What the progress
+    database has to say (waiting for it, a record kept for later) goes to stderr as it happens."""
     course = Course.find()
     _ = course.roadmap  # validate before anything is written
-    progress = Progress(course.state_dir)
-    _ = progress.conn
-    for warning in progress.warnings:
-        click.secho(f"retreat: warning: {warning}", fg="yellow", err=True)
-    return course, progress
+    # Opened on first use: `retreat check ID` grades and shows its verdict even when another
+    # program holds the database, and keeps the record for later.
+    return course, Progress(course.state_dir, notify=say)
+
+
+def say(message: str) -> None:
+    """One line for the learner on stderr, beside the command's output (a warning in yellow)."""
+    click.secho(f"retreat: {message}", fg="yellow" if message.startswith("warning:") else None, err=True)
 
 
 def echo_json(data: Any) -> None:

@@ -42,12 +42,21 @@ def start_note(course: Course, item_id: str) -> tuple[Path, bool]:
     path = note_path(course, item.id)
     if path.is_file():
         return path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with path.open("x", encoding="utf-8") as f:  # never overwrite a note written meanwhile
-            f.write(template(course, item))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = path.open("x", encoding="utf-8")  # never overwrite a note written meanwhile
     except FileExistsError:
-        return path, False
+        if path.is_file():
+            return path, False
+        raise RetreatError(f"cannot start the note {display(course, path)}: {path.parent} is not a folder") from None
+    except OSError as exc:
+        raise RetreatError(f"cannot start the note {display(course, path)} ({exc.strerror or exc})") from None
+    try:
+        with f:
+            f.write(template(course, item))
+    except OSError as exc:
+        path.unlink(missing_ok=True)  # ours, and only half written
+        raise RetreatError(f"cannot write the note {display(course, path)} ({exc.strerror or exc})") from None
     return path, True
 
 

@@ -18,7 +18,7 @@ from retreat.clock import DAY, now
 from retreat.course import Course
 from retreat.errors import RetreatError
 from retreat.files import atomic_write
-from retreat.learner.progress import ItemState, Progress, transaction
+from retreat.learner.progress import ItemState, Progress
 from retreat.learner.quiz import quizzes_about
 from retreat.roadmap import Exercise, Item, Quiz, Reading, Roadmap
 
@@ -49,7 +49,7 @@ class Review:
 
 
 def _rows(progress: Progress) -> dict[str, tuple]:
-    return {r[0]: r[1:] for r in progress.conn.execute(
+    return {r[0]: r[1:] for r in progress.query(
         "SELECT item, step, due, last_at, last_ok, reviews, lapses FROM reviews")}
 
 
@@ -106,14 +106,8 @@ def record(progress: Progress, review: Review, ok: bool, at: float | None = None
     interval = INTERVALS[min(step, len(INTERVALS) - 1)]
     new = Review(review.item, due=at + interval * DAY, step=step, reviews=review.reviews + 1,
                  lapses=review.lapses + (not ok), last_at=at, last_ok=ok)
-    with transaction(progress.conn) as c:
-        c.execute(
-            "INSERT INTO reviews (item, step, due, last_at, last_ok, reviews, lapses) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(item) DO UPDATE SET step = excluded.step, due = excluded.due,"
-            " last_at = excluded.last_at, last_ok = excluded.last_ok, reviews = excluded.reviews,"
-            " lapses = excluded.lapses",
-            (review.item.id, new.step, new.due, at, int(ok), new.reviews, new.lapses),
-        )
+    progress.record_review(review.item.id, step=new.step, due=new.due, at=at, ok=ok, reviews=new.reviews,
+                           lapses=new.lapses)
     return new
 
 

@@ -49,10 +49,19 @@ def reset_exercise(course: Course, item_id: str) -> Path | None:
     if target.is_file():
         if target.read_text(encoding="utf-8", errors="replace") == stub:
             return None
-        backup = stamped_path(course.state_dir / "backups", f"{Path(ex.exercise).stem}.", ".py")
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(target, backup)
-    atomic_write(target, stub)
+        folder = course.state_dir / "backups"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            backup = stamped_path(folder, f"{Path(ex.exercise).stem}.", ".py")
+            shutil.copy2(target, backup)
+        except OSError as exc:  # the learner's version is never overwritten before it is kept
+            raise RetreatError(f"your version of {ex.exercise} could not be kept in {folder} "
+                               f"({exc.strerror or exc}); nothing was reset") from None
+    try:
+        atomic_write(target, stub)
+    except OSError as exc:
+        raise RetreatError(f"could not write the stub to {ex.exercise} ({exc.strerror or exc}); "
+                           + (f"your version is also in {backup}" if backup else "the file is as it was")) from None
     return backup
 
 
