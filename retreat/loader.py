@@ -44,6 +44,17 @@ class ExerciseLoadError(ImportError):
 
 def _load_failure(path: Path, exc: BaseException) -> str:
     rel = _relative(path)
+    if isinstance(exc, SyntaxError | ValueError):
+        # A file Python cannot decode: Python gives no line for a NUL byte, and hides the line of
+        # an undecodable byte in its message.
+        from retreat.source import SourceError, read_source
+
+        try:
+            read_source(path, rel)
+        except SourceError as problem:
+            return str(problem)
+        except OSError:
+            pass
     if isinstance(exc, SyntaxError):
         return f"{type(exc).__name__} in {rel}, line {exc.lineno}: {exc.msg}"
     if isinstance(exc, SystemExit):

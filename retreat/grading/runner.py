@@ -113,10 +113,11 @@ def _forbidden_uses(course: Course, job: Job, path: Path) -> str | None:
     if not job.exercise.forbid:
         return None
     from retreat.grading.forbid import scan_source
+    from retreat.source import SourceError, read_source
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        text = read_source(path)  # as Python reads it: a coding line, a BOM, CRLF
+    except (OSError, SourceError):  # an unreadable file is a verdict of its own (grading/service.py)
         return None
     try:
         rel = path.relative_to(course.root).as_posix()

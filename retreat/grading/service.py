@@ -89,8 +89,32 @@ def grade_review(course: Course, progress: Progress, review: reviews.Review, dev
 
 def _grade(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
     """Run a job and mark its verdict unofficial when a locked course file changed."""
+    unreadable = _unreadable(course, job)
+    if unreadable is not None:
+        return unreadable
     unofficial = unofficial_reason(course, job.exercise.id)
     return replace(run_job(course, job, worker=worker), unofficial=unofficial)
+
+
+def _unreadable(course: Course, job: Job) -> Verdict | None:
+    """A file Python cannot read as source (a NUL byte, bytes its encoding does not allow) fails in
+    one line naming the file and the line, before any test runs."""
+    from retreat.grading.runner import file_hash, graded_file
+    from retreat.source import SourceError, read_source
+
+    path = graded_file(course, job)
+    try:
+        rel = path.relative_to(course.root).as_posix()
+    except ValueError:
+        rel = str(path)
+    try:
+        read_source(path, rel)
+    except OSError:
+        return None  # the run says what is missing
+    except SourceError as exc:
+        return Verdict(job.exercise.id, False, (), problem=str(exc), problem_kind="unreadable",
+                       file_hash=file_hash(path))
+    return None
 
 
 def _device_env(device: str | None) -> dict[str, str]:

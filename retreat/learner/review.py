@@ -125,10 +125,12 @@ def fresh_stub(course: Course, ex: Exercise) -> str:
 def prepare(course: Course, ex: Exercise, fresh: bool = False) -> tuple[Path, bool]:
     """The scratch file to write the exercise again in, and whether it still holds the stub
     (a new one is written when missing, or when `fresh`)."""
+    from retreat.learner.session import is_stub
+
     path = scratch_file(course, ex)
     stub = fresh_stub(course, ex)
     if fresh or not path.is_file():
         atomic_write(path, stub)
         return path, True
-    return path, path.read_text(encoding="utf-8", errors="replace") == stub
+    return path, is_stub(path, stub)
 

@@ -47,7 +47,7 @@ def reset_exercise(course: Course, item_id: str) -> Path | None:
     stub = make_stub(course.solution_file(ex).read_text(encoding="utf-8"), ex.solution)
     backup = None
     if target.is_file():
-        if target.read_text(encoding="utf-8", errors="replace") == stub:
+        if is_stub(target, stub):
             return None
         folder = course.state_dir / "backups"
         try:
@@ -63,6 +63,17 @@ def reset_exercise(course: Course, item_id: str) -> Path | None:
         raise RetreatError(f"could not write the stub to {ex.exercise} ({exc.strerror or exc}); "
                            + (f"your version is also in {backup}" if backup else "the file is as it was")) from None
     return backup
+
+
+def is_stub(path: Path, stub: str) -> bool:
+    """Whether a learner's file still holds `stub`, read as Python reads it (an editor that saved it
+    with CRLF or a BOM changed nothing); an unreadable file is not the stub."""
+    from retreat.source import SourceError, read_source
+
+    try:
+        return read_source(path) == stub
+    except (OSError, SourceError):
+        return False
 
 
 def mark(course: Course, progress: Progress, item_id: str, status: str | None) -> None:

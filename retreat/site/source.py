@@ -43,9 +43,11 @@ class ExerciseSource:
 
 
 def _read(path: Path) -> str | None:
+    from retreat.source import SourceError, read_source
+
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_source(path)  # as Python reads it: a coding line, a BOM, CRLF
+    except (OSError, SourceError):
         return None
 
 
