@@ -3,22 +3,25 @@ learner's my-roadmap.yaml laid over it (overlay.py).
 
 Every error names the file, the line and the field (validate.py). Validation costs a pydantic
 import, so the result is cached under the state directory, keyed on the content of every file it
-was read from.
+was read from. The cache is JSON, read back into the model's dataclasses field by field: reading
+it runs no code, whoever wrote it, and a cache that does not read back is ignored and rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from retreat.files import atomic_write
-from retreat.roadmap.model import CourseInfo, Roadmap, Stage
+from retreat.roadmap.model import ITEM_KINDS, CourseInfo, Question, Resource, Roadmap, Stage
 from retreat.roadmap.overlay import apply_overlay
 from retreat.roadmap.validate import YamlDoc, check_format_version, check_graph, load_items, validate
 
 ROADMAP_FILE = "roadmap.yaml"
-_CACHE_VERSION = 5  # 5: the model moved to retreat.roadmap.model (older pickles name other modules)
+_CACHE_VERSION = 6  # 6: JSON (before: pickles, which run code when read)
 
 
 def parse_roadmap(root: Path, check_files: bool = True, filename: str = ROADMAP_FILE,
@@ -114,21 +117,47 @@ def _fingerprint(root: Path, files: tuple[str, ...], overlay: str | None) -> str
 def load_roadmap(root: Path, cache_dir: Path | None = None, overlay: str | None = None) -> Roadmap:
     """The validated roadmap (with the learner's `overlay` applied, if given and present), from the
     cache when no file it depends on changed since it was written."""
-    cache = cache_dir / ("roadmap+overlay.pickle" if overlay else "roadmap.pickle") if cache_dir else None
+    cache = cache_dir / ("roadmap+overlay.json" if overlay else "roadmap.json") if cache_dir else None
     if cache and cache.is_file():
         try:
-            key, files, roadmap = pickle.loads(cache.read_bytes())
-            if key and key == _fingerprint(root, files, overlay) and _files_present(root, roadmap):
-                return roadmap
+            saved = json.loads(cache.read_bytes())
+            files = tuple(saved["files"])
+            if saved["key"] and saved["key"] == _fingerprint(root, files, overlay):
+                roadmap = thaw(saved["roadmap"])
+                if roadmap.files == files and _files_present(root, roadmap):
+                    return roadmap
         except Exception:  # any unreadable cache is simply rebuilt
             pass
     roadmap = parse_roadmap(root, overlay=overlay)
     if cache:
         try:
-            atomic_write(cache, pickle.dumps((_fingerprint(root, roadmap.files, overlay), roadmap.files, roadmap)))
+            atomic_write(cache, json.dumps({"key": _fingerprint(root, roadmap.files, overlay),
+                                            "files": roadmap.files, "roadmap": asdict(roadmap)}))
+            for old in cache_dir.glob("roadmap*.pickle"):  # from before the cache was JSON: never read
+                old.unlink()
         except OSError:
             pass
     return roadmap
+
+
+def thaw(data: dict[str, Any]) -> Roadmap:
+    """A roadmap from its JSON form (`dataclasses.asdict` of it): every list back to a tuple, every
+    nested object back to its dataclass, an item by its kind. Anything else raises."""
+    def items(raw: list) -> tuple:
+        out = []
+        for item in raw:
+            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+            if "resources" in fields:
+                fields["resources"] = tuple(Resource(**r) for r in fields["resources"])
+            if "questions" in fields:
+                fields["questions"] = tuple(Question(**{k: tuple(v) if isinstance(v, list) else v
+                                                        for k, v in q.items()}) for q in fields["questions"])
+            out.append(ITEM_KINDS[fields["kind"]](**fields))
+        return tuple(out)
+
+    return Roadmap(format_version=data["format_version"], course=CourseInfo(**data["course"]),
+                   stages=tuple(Stage(**dict(s, items=items(s["items"]))) for s in data["stages"]),
+                   files=tuple(data["files"]), skipped=tuple(data["skipped"]), added=tuple(data["added"]))
 
 
 def _files_present(root: Path, roadmap: Roadmap) -> bool:

@@ -2,6 +2,12 @@
 includes and the learner's my-roadmap.yaml share: field validation against the types in
 model.py, item lists, the prerequisite graph, the format version, quizzes. Every error names the
 file, the line and the field.
+
+Roadmap files take no YAML aliases (`*name`, and so no merge keys `<<: *name`): the format never
+needs one, every value should be read where it is written (errors name that line), and an alias
+is how a few hundred bytes expand to billions of values ("billion laughs"). The first alias is
+refused, with its line, after one linear pass over the file's events; an anchor alone (`&name`)
+is harmless and allowed.
 """
 
 from __future__ import annotations
@@ -32,8 +38,13 @@ class YamlDoc:
         except (OSError, UnicodeDecodeError) as exc:
             raise RoadmapError(rel, None, None, f"cannot read: {exc}") from None
         try:
-            node = yaml.compose(text, Loader=loader)
-            self.data = yaml.load(text, Loader=loader)
+            _refuse_aliases(text, loader, rel)
+            reader = loader(text)
+            try:  # composed once, and the data built from those nodes
+                node = reader.get_single_node()
+                self.data = reader.construct_document(node) if node is not None else None
+            finally:
+                reader.dispose()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
@@ -48,7 +59,7 @@ class YamlDoc:
         if node is not None:
             self._walk(node, ())
 
-    def _walk(self, node: Any, path: tuple) -> None:
+    def _walk(self, node: Any, path: tuple) -> None:  # a tree: _refuse_aliases saw to that
         import yaml
 
         self.lines[path] = node.start_mark.line + 1
@@ -68,6 +79,17 @@ class YamlDoc:
 
     def fail(self, path: tuple, field: str | None, message: str) -> RoadmapError:
         return RoadmapError(self.rel, self.line(path), field, message)
+
+
+def _refuse_aliases(text: str, loader: type, rel: str) -> None:
+    """RoadmapError at the first alias (`*name`) in `text`, found without expanding anything."""
+    import yaml
+
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            raise RoadmapError(rel, line, None, f"YAML alias *{event.anchor} is not allowed in a roadmap "
+                                                "file: write the value out where it is used")
 
 
 def _field_name(prefix: str, loc: tuple) -> str:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from engine_helpers import run_cli
 
 from retreat.cli import main
 from retreat.errors import RoadmapError
 from retreat.roadmap import Exercise, Reading
 from retreat.roadmap.load import load_roadmap, parse_roadmap
+
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD_ITEM = """      - id: extra
         title: Extra
@@ -99,7 +104,7 @@ def test_included_stage_file_errors_name_that_file(course_dir: Path) -> None:
 def test_cache_is_used_and_invalidated_by_an_edit(course_dir: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = load_roadmap(course_dir, cache)
-    assert (cache / "roadmap.pickle").is_file()
+    assert json.loads((cache / "roadmap.json").read_text())["roadmap"]["course"]["id"] == "fixture"
     assert load_roadmap(course_dir, cache) == first
     _break(course_dir, "title: Add two numbers", "title: Add numbers")
     assert load_roadmap(course_dir, cache).get("add").title == "Add numbers"
@@ -108,11 +113,100 @@ def test_cache_is_used_and_invalidated_by_an_edit(course_dir: Path, tmp_path: Pa
         load_roadmap(course_dir, cache)
 
 
-def test_garbage_cache_is_rebuilt(course_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong shape", "unknown kind", "unknown field"])
+def test_a_damaged_cache_is_ignored_and_rebuilt(course_dir: Path, tmp_path: Path, damage: str) -> None:
+    cache = tmp_path / "cache"
+    load_roadmap(course_dir, cache)
+    path = cache / "roadmap.json"
+    text = path.read_text()
+    saved = json.loads(text)
+    if damage == "garbage":
+        path.write_bytes(b"\x80not json at all")
+    elif damage == "truncated":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "wrong shape":
+        path.write_text(json.dumps(dict(saved, roadmap=[1, 2, 3])))
+    else:
+        item = saved["roadmap"]["stages"][0]["items"][1]
+        item.update(kind="lecture") if damage == "unknown kind" else item.update(grade="A")
+        path.write_text(json.dumps(saved))
+    roadmap = load_roadmap(course_dir, cache)
+    assert roadmap.get("add").points == 10 and roadmap.get("add").kind == "exercise"
+    assert json.loads(path.read_text()) == saved  # rebuilt
+
+
+def test_the_cache_is_data_and_reading_it_runs_nothing(course_dir: Path, tmp_path: Path) -> None:
+    """A pickle left where the cache was (by an older retreat, or by anyone) is never loaded."""
+    import pickle
+
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "roadmap.pickle").write_bytes(b"not a pickle")
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.write_text, (marker, "code ran"))
+
+    for name in ("roadmap.pickle", "roadmap.json"):
+        (cache / name).write_bytes(pickle.dumps(Payload()))
     assert load_roadmap(course_dir, cache).get("add").points == 10
+    assert not marker.exists() and not (cache / "roadmap.pickle").exists()
+
+
+def test_the_cache_reads_back_every_field_of_the_shipped_course(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    from retreat.roadmap.load import thaw
+
+    roadmap = parse_roadmap(REPO)
+    assert thaw(json.loads(json.dumps(asdict(roadmap)))) == roadmap
+
+
+BOMB = """\
+format_version: 1
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+skip: *i
+"""
+
+
+def _include_stage(root: Path, stage_text: str) -> None:
+    """roadmap.yaml includes its one stage's items from basics.yaml, which holds `stage_text`."""
+    head = (root / "roadmap.yaml").read_text().split("    items:\n", 1)[0]
+    (root / "roadmap.yaml").write_text(head + "    include: basics.yaml\n")
+    (root / "basics.yaml").write_text(stage_text)
+
+
+@pytest.mark.parametrize("where", ["my-roadmap.yaml", "roadmap.yaml", "basics.yaml"])
+def test_a_yaml_alias_bomb_fails_fast_in_one_located_line(course_dir: Path, where: str) -> None:
+    if where == "my-roadmap.yaml":
+        (course_dir / where).write_text(BOMB)
+    elif where == "roadmap.yaml":
+        path = course_dir / where
+        path.write_text(path.read_text() + BOMB.replace("format_version: 1\n", "").replace("skip: *i", "extra: *i"))
+    else:
+        _include_stage(course_dir, BOMB.replace("format_version: 1\n", "").replace("skip: *i", "items: *i"))
+    started = time.monotonic()
+    r = run_cli(course_dir, "list", timeout=60)
+    assert time.monotonic() - started < 20  # seconds to minutes, and a MemoryError, before
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    line = r.stderr.strip()
+    assert "\n" not in line and line.startswith(f"retreat: {where}:") and "alias *a is not allowed" in line, line
+
+
+def test_a_plain_alias_is_refused_too_and_an_anchor_alone_is_fine(course_dir: Path) -> None:
+    (course_dir / "my-roadmap.yaml").write_text("format_version: 1\nskip: &mine [intro]\noptional: *mine\n")
+    with pytest.raises(RoadmapError, match=r"^my-roadmap.yaml:3: YAML alias \*mine is not allowed"):
+        parse_roadmap(course_dir, overlay="my-roadmap.yaml")
+    (course_dir / "my-roadmap.yaml").write_text("format_version: 1\nskip: &mine [intro]\n")
+    assert parse_roadmap(course_dir, overlay="my-roadmap.yaml").skipped == ("intro",)
 
 
 def test_shipped_json_schema_is_up_to_date() -> None:
