@@ -228,23 +228,36 @@ def _canonical(model_type: str, name: str) -> str | None:
 
 
 def read_weights(ckpt: Checkpoint) -> Iterator[tuple[str, torch.Tensor]]:
-    """Every tensor the model needs, as (canonical name, float32 tensor), checked against the config:
-    one tensor in memory at a time besides what the caller keeps. A missing, extra or misshapen
-    tensor is a BadCheckpoint naming it."""
+    """Every tensor the model needs, as (canonical name, float32 tensor). The names and shapes are
+    checked against the config first (a missing, extra or misshapen tensor is a BadCheckpoint
+    naming it); then the tensors come one at a time, each file mapped only while one tensor is
+    copied out, so a big file never sits in memory beside the model."""
     import torch
     from safetensors import SafetensorError, safe_open
 
+    plan = _plan(ckpt)
+    for path, key, name in plan:
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                tensor = f.get_tensor(key)
+        except SafetensorError as exc:
+            raise BadCheckpoint(f"{path} is not a readable safetensors file: {exc}") from None
+        yield name, tensor.to(torch.float32)
+
+
+def _plan(ckpt: Checkpoint) -> list[tuple[Path, str, str]]:
+    """(file, key in the file, canonical name) of every tensor to load, from the files' headers."""
+    from safetensors import SafetensorError, safe_open
+
     expected = expected_shapes(ckpt)
-    seen: set[str] = set()
+    plan: list[tuple[Path, str, str]] = []
     for path in ckpt.weight_files:
         try:
             with safe_open(str(path), framework="pt") as f:
                 for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
                     name = _canonical(ckpt.model_type, key)
-                    if name is None:
-                        continue
-                    if name == "lm_head.weight" and name not in expected:
-                        continue  # a tied head saved anyway: embed_tokens is the head
+                    if name is None or (name == "lm_head.weight" and name not in expected):
+                        continue  # not needed; or a tied head saved anyway (embed_tokens is the head)
                     if name not in expected:
                         raise BadCheckpoint(f"{path.name}: tensor {key!r} is not part of a {ckpt.model_type} "
                                             f"with this config.json")
@@ -252,15 +265,15 @@ def read_weights(ckpt: Checkpoint) -> Iterator[tuple[str, torch.Tensor]]:
                     if shape != expected[name]:
                         raise BadCheckpoint(f"{path.name}: {key} has shape {shape}, config.json implies "
                                             f"{expected[name]} (the weights and config disagree)")
-                    seen.add(name)
-                    yield name, f.get_tensor(key).to(torch.float32)
+                    plan.append((path, key, name))
         except SafetensorError as exc:
             raise BadCheckpoint(f"{path} is not a readable safetensors file: {exc}") from None
-    missing = [name for name in expected if name not in seen]
+    missing = [name for name in expected if name not in {n for _, _, n in plan}]
     if missing:
         raise BadCheckpoint(f"{ckpt.folder}: the weights lack {missing[0]}"
                             + (f" and {len(missing) - 1} more tensors" if len(missing) > 1 else "")
                             + " that config.json implies")
+    return plan
 
 
 def load_tokenizer(ckpt: Checkpoint) -> Tokenizer:
