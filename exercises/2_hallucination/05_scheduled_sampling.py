@@ -9,11 +9,14 @@ teacher-forced pass gives the predictions, a second pass trains on the mixed inp
     mix_tokens(gold, predicted, epsilon, generator=None) -> same shape as gold
         independently at every position: gold with probability epsilon, predicted otherwise
         (one torch.rand draw per position, with `generator`; gold where the draw < epsilon).
-    scheduled_inputs(logits, gold, epsilon, generator=None) -> (B, T) long
+    scheduled_inputs(logits, gold, epsilon, generator=None, greedy=False) -> (B, T) long
         the inputs of the second pass. logits (B, T, V) come from the teacher-forced pass on
-        gold (B, T): logits[:, t] predicts gold[:, t + 1], so the model's prediction for
-        position t >= 1 is argmax(logits[:, t - 1]). Position 0 (the prompt / BOS) stays gold;
-        positions 1.. are mix_tokens(gold[:, 1:], predictions, epsilon, generator).
+        gold (B, T): logits[:, t] predicts gold[:, t + 1], so the model's guess for position
+        t >= 1 is drawn from softmax(logits[:, t - 1]) (with `generator`), as in the paper, or
+        is its argmax when greedy=True. Position 0 (the prompt / BOS) stays gold; positions 1..
+        are mix_tokens(gold[:, 1:], guesses, epsilon, generator). Sampled guesses matter: a
+        model that is 90% sure of the gold token has the gold token as its argmax everywhere,
+        so greedy guesses would never show it a mistake.
 
 The three decay schedules of the paper, epsilon as a function of the training step i (floats):
 
@@ -21,9 +24,21 @@ The three decay schedules of the paper, epsilon as a function of the training st
     exponential(step, k=0.999)                   k ** step              (k < 1)
     inverse_sigmoid(step, k=100.0)               k / (k + exp(step / k)) (k >= 1)
 
+No function changes its inputs. The order in which the random draws are taken is yours: the
+tests only ask that a seeded generator reproduces a result and that the frequencies are right.
+
 Your task: write the five functions. The tests check that epsilon = 1 gives gold and 0 gives the
-predictions, that the empirical rate of gold tokens is epsilon, and that every schedule starts
-where it should, never increases and stays in [0, 1] (also for a step of a million).
+guesses, that the empirical rate of gold tokens is epsilon, that sampled guesses follow the
+model's distribution at the previous position, that every schedule starts where it should, never
+increases and stays in [0, 1] (also for a step of a million), and, on the memorised-answer model
+of support/hallucination_world.py, that training on your mixed inputs shrinks the gap between
+free-running and teacher-forced error (the exposure-bias exercise measures it):
+
+    hw = retreat.load_support("hallucination_world")
+    gold = hw.memorised_answer()
+    W = hw.train_reciter(gold, 16, inputs_fn=scheduled_inputs,
+                         schedule=lambda step: inverse_sigmoid(step, k=30.0))
+    teacher_forced, free_running = hw.reciter_errors(W, gold)
 """
 
 import math  # noqa: F401 (math.exp is yours to call)
@@ -40,10 +55,12 @@ def mix_tokens(gold: torch.Tensor, predicted: torch.Tensor, epsilon: float,
 
 
 def scheduled_inputs(logits: torch.Tensor, gold: torch.Tensor, epsilon: float,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, greedy: bool = False) -> torch.Tensor:
     """Second-pass inputs: (B, T, V) teacher-forced logits and (B, T) gold -> (B, T) long."""
-    # TODO: predictions = argmax of logits[:, :-1] (the guesses for positions 1..T-1), mix them
-    #       with gold[:, 1:], and put gold[:, :1] back in front (torch.cat on dim 1).
+    # TODO: the guesses for positions 1..T-1 come from logits[:, :-1]: their argmax when
+    #       greedy, otherwise one torch.multinomial draw (with `generator`) from each row's
+    #       softmax, the rows flattened to (B * (T - 1), V). Mix them with gold[:, 1:], and put
+    #       gold[:, :1] back in front (torch.cat on dim 1).
     raise NotImplementedError
 
 
