@@ -9,9 +9,13 @@ Each head h adds a penalty proportional to the distance to the attention scores:
     scores[h, i, j] = q_i . k_j / sqrt(d) - m_h * |i - j|
 
 The slopes m_h form a geometric sequence. For n heads, n a power of two, the first slope and
-the ratio are both 2^(-8/n): 8 heads give 1/2, 1/4, ..., 1/256. For other head counts, take
-the slopes of the closest power of two below n, then add every other slope of twice that power
-(its odd-numbered ones) until there are n.
+the ratio are both 2^(-8/n): 8 heads give 1/2, 1/4, ..., 1/256. The paper trains only such head
+counts; for the others the authors' code (get_slopes in their repository) takes the p slopes of
+p heads, p the largest power of two below n, and appends the slopes at 0-based indices
+0, 2, 4, ... of the 2p-head schedule, n - p of them. Those are r^1, r^3, r^5, ... for the
+2p-head ratio r = 2^(-4/p): the odd powers, which fall between the p-head slopes (the even
+powers r^2, r^4, ... ARE the p-head slopes). 12 heads: 2^-1 ... 2^-8, then 2^-0.5, 2^-1.5,
+2^-2.5, 2^-3.5.
 
 RoPE (RoFormer, Su et al., arXiv 2104.09864) rotates each pair of query and key dimensions
 (2k, 2k+1) by the angle position * theta_k, with theta_k = base^(-2k/d). Then q_m . k_n depends
@@ -32,7 +36,7 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
 
     n a power of two: slope_h = 2^(-8 (h + 1) / n) for h = 0..n-1.
     Otherwise, with p the largest power of two below n: the p slopes of p heads, followed by
-    the slopes at indices 0, 2, 4, ... of the 2p slopes of 2p heads, n - p of them.
+    the slopes at 0-based indices 0, 2, 4, ... of the 2p slopes of 2p heads, n - p of them.
     """
     # TODO: write the power-of-two rule (a geometric sequence, first term = ratio = 2^(-8/n)),
     #       then handle other head counts by interleaving, as the docstring says.

@@ -15,8 +15,20 @@ itself gives at least `alpha` times its top probability:
 
     plausible(x)  <=>  p_expert(x) >= alpha * max_w p_expert(w)
 
-(This is the min-p rule applied to the expert.) Greedy contrastive decoding takes the argmax
-of the scores.
+(This is the min-p rule applied to the expert; a token exactly at the threshold is plausible.)
+Greedy contrastive decoding takes the argmax of the scores. The head may be found in log space or
+in probability space, as you like; the scores keep the logits' dtype, and the function does not
+change its inputs.
+
+On the course's synthetic world (support/hallucination_world.py) the expert is the trained
+transformer and the amateur the same training run stopped early, which knows which cities are
+popular but not who was born where:
+
+    hw = retreat.load_support("hallucination_world")
+    world, expert = hw.pretrained()
+    _, amateur = hw.pretrained_amateur()
+    scores = contrastive_scores(hw.answer_logits(expert, world), hw.answer_logits(amateur, world))
+    (scores.argmax(-1) == world.city_tokens[world.city]).float().mean()   # vs the expert's argmax
 
 Your task: write contrastive_scores.
 """

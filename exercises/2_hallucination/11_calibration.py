@@ -19,6 +19,15 @@ as one half. That is the Mann-Whitney U statistic divided by n_pos * n_neg. It i
 scale of the score: any increasing transform leaves it unchanged, so a score can rank well
 and still be badly calibrated.
 
+No function changes its inputs. On the course's synthetic world (support/hallucination_world.py),
+measure a small transformer's confidence in its birth-city answers:
+
+    hw = retreat.load_support("hallucination_world")
+    world, model = hw.pretrained()
+    conf, guess = hw.answer_logits(model, world).softmax(-1).max(-1)
+    correct = guess == world.city_tokens[world.city]
+    expected_calibration_error(conf, correct), brier_score(conf, correct), auroc(conf, correct)
+
 Your task: write expected_calibration_error, brier_score and auroc.
 """
 

@@ -9,6 +9,8 @@ cut the tail adaptively, before sampling:
         keeps the *nucleus*: the smallest set of most likely tokens whose probabilities sum to
         at least top_p (nucleus sampling, arXiv 1904.09751). Sort the probabilities in
         decreasing order; token k is kept when the mass of the tokens before it is < top_p.
+        So the token whose mass brings the total to exactly top_p is kept, and the next one is
+        not: with probabilities 0.5, 0.25, 0.125, 0.125 and top_p = 0.75, two tokens stay.
     min_p_filter(logits, min_p, min_tokens_to_keep=1)
         keeps the tokens whose probability is at least min_p times that of the most likely
         token (min-p sampling, arXiv 2407.01082): a threshold that rises when the model is sure.
@@ -17,10 +19,16 @@ cut the tail adaptively, before sampling:
         arXiv 1909.05858, as in HuggingFace): a positive logit is divided by penalty, a negative
         one multiplied by it. A token is penalised once, however often it occurs.
 
-Shapes: logits are (..., V), usually (B, V), one row per sequence; input_ids are (B, T) long.
-The filters return logits of the same shape with removed entries set to -inf and kept entries
-unchanged; in every row at least min_tokens_to_keep tokens (the most likely ones) are kept.
-None of the three functions may modify its input in place.
+Shapes: logits are (..., V): (V,), (B, V) one row per sequence, or (B, T, V); input_ids are
+(B, T) long. The filters return logits of the same shape and dtype with removed entries set to
+-inf and kept entries unchanged; in every row at least min_tokens_to_keep tokens (the most likely
+ones) are kept, all of them when min_tokens_to_keep >= V.
+
+Ties: tokens with equal probability are ranked by token id, the lower id first (a stable sort),
+so when only some of them fit, the lower ids are kept. Precision: decide which tokens to keep in
+float32 or better (upcast bfloat16 / float16 logits before the softmax and the cumulative sum: in
+bfloat16 a sum near 0.9 moves in steps of 0.004 and the small tokens vanish); the output keeps
+the input's dtype. None of the three functions may modify its input in place.
 
 Your task: write the three functions. The tests check the nucleus is the smallest set with mass
 >= top_p, the min-p rule, the repetition penalty's signs, and that batched rows are independent.
@@ -34,12 +42,13 @@ def top_p_filter(logits: torch.Tensor, top_p: float, min_tokens_to_keep: int = 1
 
     logits: (..., V) -> (..., V).
     """
-    ### TODO: sort the logits in decreasing order (keep the permutation), take softmax and the
-    ###       mass *before* each token (cumulative sum minus the token itself). Remove a token
-    ###       when that mass is already >= top_p, but never the first min_tokens_to_keep.
-    ###       Put the mask back in vocabulary order (scatter with the permutation) and fill -inf.
-    sorted_logits, order = logits.sort(dim=-1, descending=True)  # (..., V) each
-    probs = sorted_logits.softmax(dim=-1)
+    ### TODO: sort the logits in decreasing order (stable=True, and keep the permutation), take
+    ###       softmax in float32 or better and the mass *before* each token (cumulative sum minus
+    ###       the token itself). Remove a token when that mass is already >= top_p, but never the
+    ###       first min_tokens_to_keep. Put the mask back in vocabulary order (scatter with the
+    ###       permutation) and fill -inf.
+    sorted_logits, order = logits.sort(dim=-1, descending=True, stable=True)  # (..., V) each
+    probs = sorted_logits.double().softmax(dim=-1)
     mass_before = probs.cumsum(dim=-1) - probs  # (..., V): mass of the more likely tokens
     remove_sorted = mass_before >= top_p
     remove_sorted[..., :min_tokens_to_keep] = False
@@ -51,15 +60,18 @@ def top_p_filter(logits: torch.Tensor, top_p: float, min_tokens_to_keep: int = 1
 def min_p_filter(logits: torch.Tensor, min_p: float, min_tokens_to_keep: int = 1) -> torch.Tensor:
     """Keep tokens with probability >= min_p * (the largest probability); -inf elsewhere.
 
+    A token exactly at the threshold is kept.
+
     logits: (..., V) -> (..., V).
     """
-    ### TODO: probabilities with softmax; remove a token when its probability is below
-    ###       min_p * the row's largest probability (amax with keepdim=True). Then un-remove the
-    ###       min_tokens_to_keep most likely tokens (topk indices, scatter False) and fill -inf.
-    probs = logits.softmax(dim=-1)  # (..., V)
+    ### TODO: probabilities with softmax (float32 or better); remove a token when its
+    ###       probability is below min_p * the row's largest probability (amax, keepdim=True).
+    ###       Then un-remove the min_tokens_to_keep most likely tokens (a stable argsort in
+    ###       decreasing order, its first min_tokens_to_keep columns, scatter False), fill -inf.
+    probs = logits.double().softmax(dim=-1)  # (..., V)
     threshold = min_p * probs.amax(dim=-1, keepdim=True)  # (..., 1)
     remove = probs < threshold
-    top = probs.topk(min(min_tokens_to_keep, probs.shape[-1]), dim=-1).indices
+    top = probs.argsort(dim=-1, descending=True, stable=True)[..., :min_tokens_to_keep]
     remove = remove.scatter(-1, top, False)
     return logits.masked_fill(remove, float("-inf"))
     ### END

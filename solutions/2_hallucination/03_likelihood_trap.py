@@ -24,7 +24,9 @@ You write two diversity measures, a decoder and a scorer:
     mean_logprob(transition, tokens)
                                    mean over t of log transition[tokens[t], tokens[t + 1]].
 
-tokens may be a list of ints or a 1-D long tensor. The trap, measured: the greedy sequence has a
+tokens may be a list of ints or a 1-D long tensor; no function changes its inputs (the
+transition matrix, the token list). Greedy decoding takes the argmax, the lowest id on a tie
+(as torch.argmax does). The trap, measured: the greedy sequence has a
 higher mean log-probability than a nucleus sample, and a far lower distinct-4.
 
 Your task: write the four functions. The tests check them on small hand examples, then check that

@@ -6,11 +6,20 @@ the last and measure accuracy at each slot. Liu et al. ("Lost in the Middle: How
 Models Use Long Contexts", arXiv 2307.03172) found a U-shaped curve: models use the start and
 the end of their context well and the middle badly.
 
-The harness has three parts:
+The harness has four parts:
 
     build_prompt(facts, gold_index, question)   the prompt, gold document at slot `gold_index`
-    accuracy_by_position(model_fn, examples)    accuracy at each slot, over many examples
+    shuffled_facts(facts, generator)            the same facts, distractors in a random order
+    accuracy_by_position(model_fn, examples, generator=None)
+                                                accuracy at each slot, over many examples
     u_score(accuracies)                         how much better the ends are than the middle
+
+With the distractors always in one order, slot 3 always sits next to the same two distractors,
+and the curve mixes the effect of the slot with the effect of its neighbours. Shuffling the
+distractors for every prompt separates the two. The shuffle must make every order of the
+distractors equally likely: a random rotation, for instance, puts each distractor at each slot
+equally often, yet keeps the neighbours together (n - 1 of the (n - 1)! orders ever appear).
+No function changes its inputs: build the new lists, never insert into or shuffle the caller's.
 
 The prompt format is fixed, so any model (a real LLM or a mock) can be plugged in:
 
@@ -20,8 +29,9 @@ The prompt format is fixed, so any model (a real LLM or a mock) can be plugged i
     Question: <question>
     Answer:
 
-Your task: write the three functions. The tests plug in a mock model whose accuracy at each
-slot is planted in advance, and check that the harness recovers the planted curve exactly.
+Your task: write the four functions. The tests plug in a mock model whose accuracy at each
+slot is planted in advance, and check that the harness recovers the planted curve exactly, and
+count the orders your shuffle produces.
 """
 
 from collections.abc import Callable, Sequence
@@ -53,25 +63,44 @@ def build_prompt(facts: Sequence[str], gold_index: int, question: str = "") -> s
     ### END
 
 
+def shuffled_facts(facts: Sequence[str], generator: torch.Generator | None = None) -> list[str]:
+    """A new list: the gold fact facts[0] first, then the distractors in a uniformly random order.
+
+    Every order of the n - 1 distractors is equally likely (torch.randperm with `generator` does
+    it); the caller's `facts` is left unchanged.
+    """
+    ### TODO: draw a random permutation of the n - 1 distractors with torch.randperm (pass the
+    ###       generator), and return [facts[0]] followed by the distractors in that order.
+    order = torch.randperm(len(facts) - 1, generator=generator).tolist()
+    return [facts[0], *(facts[1 + i] for i in order)]
+    ### END
+
+
 def is_correct(output: str, answer: str) -> bool:
     """An output counts as correct when it contains the answer, ignoring case (as in the paper)."""
     return answer.lower() in output.lower()
 
 
-def accuracy_by_position(model_fn: Callable[[str], str], examples: Sequence[Example]) -> torch.Tensor:
+def accuracy_by_position(model_fn: Callable[[str], str], examples: Sequence[Example],
+                         generator: torch.Generator | None = None) -> torch.Tensor:
     """Accuracy of `model_fn` with the gold fact at each document slot.
 
     model_fn: maps a prompt (str) to the model's output (str).
     examples: (facts, question, answer) triples; every example has the same number n of facts.
+    generator: when given, every prompt is built from shuffled_facts(facts, generator), a fresh
+        order of the distractors; when None, the distractors keep their order.
     Returns a float tensor (n,): entry p is the fraction of examples answered correctly
     (`is_correct`) when the gold fact sits at slot p.
     """
-    ### TODO: for each slot p and each example, build the prompt with the gold fact at p,
-    ###       run the model, and count the correct outputs; divide by the number of examples.
+    ### TODO: for each slot p and each example, build the prompt with the gold fact at p (from
+    ###       shuffled_facts when a generator is given), run the model, and count the correct
+    ###       outputs; divide by the number of examples.
     n = len(examples[0][0])
     correct = torch.zeros(n)
     for p in range(n):
         for facts, question, answer in examples:
+            if generator is not None:
+                facts = shuffled_facts(facts, generator)
             output = model_fn(build_prompt(facts, p, question))
             correct[p] += is_correct(output, answer)
     return correct / len(examples)

@@ -2,15 +2,24 @@
 
 DoLa (Chuang et al., "DoLa: Decoding by Contrasting Layers Improves Factuality in Large
 Language Models", arXiv 2309.03883) needs only one model. Its early layers play the amateur
-of contrastive decoding. Read out every layer through the model's own final norm and LM head
-("early exit"): early layers already predict the syntax and the obvious tokens, and facts
-tend to appear only in the late layers. Contrasting the final layer with an early one brings
-out what the late layers added.
+of contrastive decoding. Read out every layer through the model's own LM head ("early exit"):
+early layers already predict the syntax and the obvious tokens, and facts tend to appear only
+in the late layers. Contrasting the final layer with an early one brings out what the late
+layers added.
 
 1. Early exit. hidden_states holds the residual stream after the embeddings (index 0) and
    after each of the L blocks (index L), before the final norm:
 
        layer_logits[l] = lm_head(final_norm(hidden_states[l]))        l = 0..L
+
+   Every layer goes through the final norm here (the "logit lens" reading), so all L + 1
+   readouts are on the same footing. HuggingFace's output_hidden_states=True returns L + 1
+   tensors too, but its LAST one has already been through the final norm (the model applies
+   the norm, then records the state); applying the norm again to it is wrong, and with a norm
+   that has learned gains it changes the logits. Pass last_is_normed=True for such states: the
+   last one then only goes through lm_head. (The DoLa authors' code, and HuggingFace's DoLa
+   decoding, apply lm_head to the premature layers without any norm; this exercise normalises
+   them.)
 
 2. Pick the premature layer, separately at each position: the candidate layer whose next-token
    distribution is the most different from the final layer's, by the Jensen-Shannon
@@ -22,6 +31,15 @@ out what the late layers added.
    layer as the amateur: log p_final - log p_premature on the final layer's plausible head
    (p_final >= alpha * max p_final), -inf elsewhere. You wrote that in contrastive-decoding;
    it is loaded below.
+
+Results keep the dtype of their inputs, and no function changes its inputs. On the course's
+synthetic world (support/hallucination_world.py) a small transformer gives the hidden states:
+
+    hw = retreat.load_support("hallucination_world")
+    world, model = hw.pretrained()
+    hidden = model.hidden_states(hw.question_ids(world))     # 4 x (200, 3, 32), before ln_f
+    layer_logits = early_exit_logits(hidden, model.ln_f, model.lm_head)[:, :, -1]  # the city
+    scores, premature = dola_scores(layer_logits, [0, 1, 2])
 
 Your task: write early_exit_logits, jensen_shannon and dola_scores.
 """
@@ -39,17 +57,24 @@ cd = retreat.load_exercise("contrastive-decoding")  # your contrastive_scores
 
 def early_exit_logits(hidden_states: Sequence[torch.Tensor] | torch.Tensor,
                       final_norm: Callable[[torch.Tensor], torch.Tensor],
-                      lm_head: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+                      lm_head: Callable[[torch.Tensor], torch.Tensor],
+                      last_is_normed: bool = False) -> torch.Tensor:
     """The next-token logits each layer would give if the model stopped there.
 
     hidden_states: L+1 tensors (B, T, D) (a list, a tuple or one tensor (L+1, B, T, D)): the
         residual stream after the embeddings and after each block, before the final norm.
     final_norm: the model's final normalisation, (..., D) -> (..., D).
     lm_head: the model's output projection, (..., D) -> (..., V).
+    last_is_normed: True when hidden_states[-1] has already been through final_norm, as the
+        hidden states of a HuggingFace model (output_hidden_states=True) are: then the last
+        one goes through lm_head only.
     Returns (L+1, B, T, V); the last entry is the model's own output logits.
     """
-    ### TODO: apply the final norm, then the LM head, to every layer's hidden state; stack them.
-    return torch.stack([lm_head(final_norm(h)) for h in hidden_states])  # (L+1, B, T, V)
+    ### TODO: apply the final norm, then the LM head, to every layer's hidden state, except the
+    ###       norm on the last one when last_is_normed; stack them.
+    n = len(hidden_states)
+    return torch.stack([lm_head(h if last_is_normed and i == n - 1 else final_norm(h))
+                        for i, h in enumerate(hidden_states)])  # (L+1, B, T, V)
     ### END
 
 

@@ -1,4 +1,7 @@
-"""Checks for likelihood-trap."""
+"""Checks for likelihood-trap.
+
+Every call hands the learner clones of its inputs; the oracles are computed on untouched data.
+"""
 
 import math
 
@@ -56,14 +59,14 @@ def test_repetition_rate_matches_a_brute_force_count():
 def test_mean_logprob_of_a_short_sequence():
     P = torch.tensor([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7], [1.0, 0.0, 0.0]], dtype=torch.float64)
     expected = (math.log(0.5) + math.log(0.7) + math.log(1.0)) / 3
-    assert_close(ex.mean_logprob(P, [0, 1, 2, 0]), expected,
+    assert_close(ex.mean_logprob(P.clone(), [0, 1, 2, 0]), expected,
                  "mean_logprob is the mean of log P[x_t, x_t+1] (row = current, column = next)")
 
 
 def test_greedy_follows_the_most_likely_next_token():
     P = torch.rand(12, 12, generator=seeded(2), dtype=torch.float64)
     P = P / P.sum(-1, keepdim=True)
-    seq = ex.generate_markov(P, start=5, steps=20, greedy=True)
+    seq = ex.generate_markov(P.clone(), start=5, steps=20, greedy=True)
     assert seq.shape == (21,) and seq.dtype == torch.long, "generate_markov returns (steps + 1,) long"
     assert int(seq[0]) == 5, "the sequence starts with `start`"
     assert_equal(seq[1:], P[seq[:-1]].argmax(-1), "each greedy token is the argmax of the row of "
@@ -72,8 +75,8 @@ def test_greedy_follows_the_most_likely_next_token():
 
 def test_sampling_is_seeded_and_follows_the_chain():
     P = torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.3, 0.3, 0.4]], dtype=torch.float64)
-    a = ex.generate_markov(P, 0, 2000, generator=seeded(3))
-    assert_equal(a, ex.generate_markov(P, 0, 2000, generator=seeded(3)),
+    a = ex.generate_markov(P.clone(), 0, 2000, generator=seeded(3))
+    assert_equal(a, ex.generate_markov(P.clone(), 0, 2000, generator=seeded(3)),
                  "the same generator seed gives the same sequence")
     counts = torch.zeros(3, 3, dtype=torch.float64)
     counts.index_put_((a[:-1], a[1:]), torch.ones(2000, dtype=torch.float64), accumulate=True)
@@ -85,7 +88,7 @@ def test_sampling_is_seeded_and_follows_the_chain():
 
 def test_samples_never_leave_the_nucleus():
     P = hw.loop_chain()
-    seq = ex.generate_markov(P, 10, 300, top_p=0.9, generator=seeded(4))
+    seq = ex.generate_markov(P.clone(), 10, 300, top_p=0.9, generator=seeded(4))
     sorted_p, order = P.sort(-1, descending=True)
     in_nucleus = torch.zeros_like(P, dtype=torch.bool).scatter(
         -1, order, (sorted_p.cumsum(-1) - sorted_p) < 0.9)
@@ -97,14 +100,34 @@ def test_samples_never_leave_the_nucleus():
 
 def test_greedy_loops_and_nucleus_does_not():
     P = hw.loop_chain()
-    greedy = ex.generate_markov(P, 10, 200, greedy=True)
+    greedy = ex.generate_markov(P.clone(), 10, 200, greedy=True)
     assert ex.distinct_n(greedy, 4) < 0.1, "greedy decoding falls into the 4-token loop " \
         f"(distinct_4 = {ex.distinct_n(greedy, 4):.3f})"
     assert ex.repetition_rate(greedy) > 0.9, "greedy decoding repeats itself"
     for seed in range(3):
-        sample = ex.generate_markov(P, 10, 200, top_p=0.9, generator=seeded(seed))
+        sample = ex.generate_markov(P.clone(), 10, 200, top_p=0.9, generator=seeded(seed))
         assert ex.distinct_n(sample, 4) > 0.6, f"a nucleus sample (top_p=0.9, seed {seed}) does " \
             f"not loop (distinct_4 = {ex.distinct_n(sample, 4):.3f})"
-        assert ex.mean_logprob(P, greedy) > ex.mean_logprob(P, sample) + 1.0, \
+        assert ex.mean_logprob(P.clone(), greedy) > ex.mean_logprob(P.clone(), sample) + 1.0, \
             "the looping greedy text is far more likely under the model than a nucleus sample " \
             "(the likelihood trap)"
+
+
+def test_greedy_ties_go_to_the_lowest_id():
+    P = torch.tensor([[0.1, 0.45, 0.0, 0.45], [0.5, 0.0, 0.5, 0.0], [0.0, 0.0, 0.0, 1.0],
+                      [0.2, 0.4, 0.4, 0.0]], dtype=torch.float64)
+    assert_equal(ex.generate_markov(P.clone(), 0, 4, greedy=True).tolist(), [0, 1, 0, 1, 0],
+                 "greedy decoding takes the lowest id among tied most likely tokens (as torch.argmax)")
+
+
+def test_inputs_are_not_changed():
+    P = hw.loop_chain()
+    tokens = [10, 3, 0, 1, 2]
+    P_copy, tokens_copy = P.clone(), list(tokens)
+    ex.generate_markov(P, 10, 20, top_p=0.9, generator=seeded(5))
+    ex.generate_markov(P, 10, 20, greedy=True)
+    ex.mean_logprob(P, tokens)
+    ex.distinct_n(tokens, 2)
+    ex.repetition_rate(tokens)
+    assert_equal(P, P_copy, "the transition matrix is left unchanged")
+    assert tokens == tokens_copy, "the token list is left unchanged"

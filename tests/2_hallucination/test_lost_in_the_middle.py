@@ -1,5 +1,11 @@
-"""Checks for lost-in-the-middle."""
+"""Checks for lost-in-the-middle.
 
+The learner gets copies of the examples; the expected values come from untouched data.
+"""
+
+import copy
+import itertools
+import math
 import re
 
 import pytest
@@ -49,6 +55,10 @@ def planted_model(planted, n_examples):
     return model_fn
 
 
+def seeded(seed):
+    return torch.Generator().manual_seed(seed)
+
+
 def test_prompt_has_the_documented_format():
     prompt = ex.build_prompt(["gold", "d1", "d2"], 1, "Who?")
     assert_equal(prompt, "Document [1]: d1\nDocument [2]: gold\nDocument [3]: d2\nQuestion: Who?\nAnswer:",
@@ -77,6 +87,9 @@ def test_recovers_a_planted_u_curve():
     model_fn = planted_model(planted, n_examples)
     acc = ex.accuracy_by_position(model_fn, make_examples(n_examples, len(planted)))
     assert_close(acc, torch.tensor(planted), "accuracy at each slot equals the planted curve")
+    acc = ex.accuracy_by_position(model_fn, make_examples(n_examples, len(planted)), seeded(1))
+    assert_close(acc, torch.tensor(planted), "with shuffled distractors the planted curve is "
+                 "recovered too (the gold fact still moves through every slot)")
 
 
 def test_position_blind_model_gives_a_flat_curve():
@@ -109,3 +122,42 @@ def test_u_score_is_symmetric_and_shift_invariant():
     assert_close(ex.u_score(acc - 0.1), ex.u_score(acc), "lowering every slot equally keeps its u_score")
     hump = torch.tensor([0.2, 0.6, 0.9, 0.5, 0.1])
     assert ex.u_score(hump) < 0, "a hump-shaped curve (middle best) has a negative u_score"
+
+
+# ---- shuffled distractors ----------------------------------------------------------------------
+
+def test_shuffle_keeps_the_gold_fact_first_and_every_distractor():
+    facts = ["GOLD", "a", "b", "c", "d", "e"]
+    for seed in range(5):
+        out = ex.shuffled_facts(list(facts), seeded(seed))
+        assert out[0] == "GOLD", "shuffled_facts keeps the gold fact first"
+        assert sorted(out[1:]) == sorted(facts[1:]), "shuffled_facts keeps every distractor once"
+    assert ex.shuffled_facts(list(facts), seeded(3)) == ex.shuffled_facts(list(facts), seeded(3)), \
+        "the same generator seed gives the same order"
+
+
+def test_every_order_of_the_distractors_is_equally_likely():
+    facts = ["GOLD", "a", "b", "c"]
+    g = seeded(4)
+    draws = 24_000
+    counts = {order: 0 for order in itertools.permutations("abc")}
+    for _ in range(draws):
+        out = tuple(ex.shuffled_facts(list(facts), g)[1:])
+        assert out in counts, f"shuffled_facts returns a permutation of the distractors (got {out})"
+        counts[out] += 1
+    sigma = math.sqrt(draws * (1 / 6) * (5 / 6))
+    for order, count in counts.items():
+        assert abs(count - draws / 6) <= 4.5 * sigma, "each of the 6 orders of 3 distractors comes " \
+            f"up 1 time in 6, not only each distractor at each slot (order {order}: {count} of " \
+            f"{draws}, expected {draws // 6})"
+
+
+def test_inputs_are_not_changed():
+    examples = make_examples(3, 4)
+    pristine = copy.deepcopy(examples)
+    facts = ["GOLD", "a", "b"]
+    ex.build_prompt(facts, 2, "q")
+    ex.shuffled_facts(facts, seeded(5))
+    assert facts == ["GOLD", "a", "b"], "build_prompt and shuffled_facts leave the caller's list unchanged"
+    ex.accuracy_by_position(planted_model([1.0] * 4, 3), examples, seeded(6))
+    assert examples == pristine, "accuracy_by_position leaves the examples unchanged"

@@ -39,6 +39,23 @@ def test_slopes_for_six_heads():
                  "6 heads: the 4 slopes of 4 heads, then slopes 0 and 2 of 8 heads")
 
 
+def reference_slopes(n):
+    """The ALiBi slopes by the recursive rule, in plain Python floats."""
+    if n & (n - 1) == 0:
+        return [2.0 ** (-8.0 * (h + 1) / n) for h in range(n)]
+    p = 1 << (n.bit_length() - 1)
+    return reference_slopes(p) + reference_slopes(2 * p)[0::2][: n - p]
+
+
+def test_slopes_for_every_head_count_up_to_forty():
+    for n in range(1, 41):
+        slopes = ex.alibi_slopes(n)
+        assert slopes.dtype == torch.float32, f"alibi_slopes returns float32 (got {slopes.dtype})"
+        assert_close(slopes, torch.tensor(reference_slopes(n)),
+                     f"{n} heads: the slopes of the largest power of two p <= n, then slopes "
+                     "0, 2, 4, ... of 2p heads (0-based), n - p of them")
+
+
 def test_doubling_the_heads_interleaves_new_slopes():
     for n in (2, 4, 8):
         assert_close(ex.alibi_slopes(2 * n)[1::2], ex.alibi_slopes(n),
