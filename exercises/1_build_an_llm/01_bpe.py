@@ -11,6 +11,12 @@ list of merges, in the order they were learned, IS the tokenizer.
     tok.decode([258, 100])                     # "aaabd"
 
 Write `merge`, `BPETokenizer.train`, `BPETokenizer.encode` and `BPETokenizer.decode`.
+
+Two rules make the tokenizer exact, and the tests check both. Ties: when several pairs are
+equally frequent, training merges the one that occurs first in the current ids. Invalid bytes:
+ids can spell bytes that are not valid UTF-8 (a model can generate them, or a slice can cut a
+character in two); decode replaces each such piece by U+FFFD, as bytes.decode("utf-8",
+errors="replace") does, instead of failing or dropping it.
 """
 
 
@@ -29,7 +35,8 @@ def pair_counts(ids: list[int]) -> dict[tuple[int, int], int]:
 def merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     """Replace every occurrence of `pair` in `ids`, scanning left to right, by `new_id`.
 
-    Occurrences do not overlap: merge([1, 1, 1], (1, 1), 9) == [9, 1].
+    Occurrences do not overlap: merge([1, 1, 1], (1, 1), 9) == [9, 1]. Returns a new list and
+    leaves `ids` as it was.
     """
     # TODO: walk through ids; where ids[i], ids[i + 1] equals `pair`, emit new_id and skip
     #       both, otherwise emit ids[i] and move on by one. Return the new list.
@@ -47,8 +54,10 @@ class BPETokenizer:
         """Learn `vocab_size - 256` merges from `text`; fills `self.merges` and `self.vocab`.
 
         Merge i creates token id 256 + i. At each step merge the most frequent adjacent pair;
-        among equally frequent pairs take the one that occurs first. Stop early if no pair is
-        left (the text has become a single token).
+        among equally frequent pairs take the one whose first occurrence in the current ids comes
+        first (pair_counts keeps that order, and max() returns the first of equal maxima), so
+        "bdace" merges (b, d) first. Stop early if no pair is left (the text has become a single
+        token, or is empty).
         """
         assert vocab_size >= 256, "the 256 byte values are always in the vocabulary"
         # TODO: start from the UTF-8 bytes of text as a list of ints; then for each new id from
@@ -67,7 +76,8 @@ class BPETokenizer:
     def decode(self, ids: list[int]) -> str:
         """The text for token ids: join the bytes of every token, then decode them as UTF-8.
 
-        Invalid UTF-8 (possible when ids are cut in the middle of a character) becomes U+FFFD.
+        Invalid UTF-8 (possible when ids are cut in the middle of a character) becomes U+FFFD
+        ("\ufffd"), one per invalid piece, exactly as bytes.decode("utf-8", errors="replace").
         """
         # TODO: concatenate self.vocab[i] for all ids into one bytes object, then decode it
         #       (decode the whole thing once: one character may span several tokens).

@@ -11,6 +11,10 @@ the right, so `targets[n, t]` is the token that follows `inputs[n, t]`:
 Consecutive windows start `stride` tokens apart (stride = max_length: no overlap; stride = 1:
 every position starts a window). A window is kept only if its last target exists.
 
+The two tensors are new memory: writing into `targets` (say, -100 at padding) must change neither
+`inputs` nor the caller's `ids`. Slices and `Tensor.unfold` return views of `ids`, so copy them
+(`torch.stack` does).
+
 Write `make_windows`.
 """
 
@@ -28,6 +32,7 @@ def make_windows(ids: list[int] | torch.Tensor, max_length: int,
                 inputs[n] = ids[s : s + max_length] and targets[n] = ids[s + 1 : s + max_length + 1]
                 for s = n * stride; n_windows = (N - max_length - 1) // stride + 1 when
                 N > max_length, and 0 otherwise (then both have shape (0, max_length)).
+                Both are fresh tensors: they share memory neither with `ids` nor with each other.
     """
     ids = torch.as_tensor(ids, dtype=torch.long)
     # TODO: for each start s = 0, stride, 2 * stride, ... while s + max_length + 1 <= len(ids),

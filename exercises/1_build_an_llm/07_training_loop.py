@@ -26,6 +26,8 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
     logits: (B, T, V) float scores; targets: (B, T) token ids. Returns a scalar tensor: the mean
     over all B*T positions of -log softmax(logits)[target]. (F.cross_entropy wants (N, V) and (N,).)
+    The logits need not be contiguous in memory (a model may hand back a transposed view), so
+    flatten with reshape, which copies when it must; view would fail.
     """
     # TODO: flatten batch and time into one axis and call F.cross_entropy.
     raise NotImplementedError
@@ -51,7 +53,8 @@ def evaluate(model: nn.Module, batches) -> float:
     batches: an iterable of `(inputs, targets)` pairs; they may differ in size, so weight each
         batch's mean loss by its number of tokens (or sum the losses and divide by the count).
     Evaluation must not change anything: run in eval mode (dropout off), inside `torch.no_grad()`
-    (no graph, no gradients), and put the model back in the mode it was in.
+    (no graph, no gradients: any .grad the parameters hold stays as it is), and put the model back
+    in the mode it was in: training mode if it was training, eval mode if it was evaluating.
     """
     # TODO: remember model.training and switch to model.eval(); under torch.no_grad(), add up
     #       loss * n_tokens and n_tokens over the batches; restore the mode: model.train(was_training).

@@ -14,6 +14,9 @@ You write:
 
 A batch is a list of dicts, each `{"prompt": list[int], "response": list[int]}` of token ids;
 the prompt has at least one token, and the response already ends with the end-of-text token.
+Neither function may modify its inputs: `prompt + response` builds a new list, while
+`seq = prompt; seq += response` extends the caller's prompt in place (the dataset then grows a
+little at every epoch), and `targets[~valid] = 0` erases the caller's ignore marks.
 """
 
 import torch
@@ -45,7 +48,8 @@ def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_ind
     """Mean of -log softmax(logits)[target] over the positions whose target is not `ignore_index`.
 
     logits: (..., V); targets: (...) token ids or `ignore_index`. Returns a scalar tensor.
-    Ignored positions contribute nothing, not even to the count we divide by.
+    Ignored positions contribute nothing, not even to the count we divide by. When every target
+    is ignored there is nothing to average: NaN (0 / 0), as F.cross_entropy returns.
     """
     # TODO: log_softmax over the vocabulary; gather the log-probability of each target (replace
     #       ignored targets by a valid id such as 0 before gathering); zero the ignored terms;

@@ -21,6 +21,7 @@ Write `MLP.forward`, `Block.forward`, `GPT.forward` and `GPT.load_hf_gpt2`, whic
 weights of a HuggingFace GPT-2 (`GPT2LMHeadModel.state_dict()`) into this model.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -98,10 +99,19 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.lm_head.weight = self.emb.tok_emb.weight  # weight tying: one (V, C) matrix, two uses
         self.apply(self._init_weights)
+        # GPT-2 (section 2.3) scales the weights of the residual layers by 1/sqrt(N) at
+        # initialisation, N the number of residual layers: every block adds to the stream twice
+        # (attention, then MLP), so N = 2 * n_layers, and the layers that write into the stream are
+        # the two output projections (c_proj in HF GPT-2, which initialises them the same way).
+        # Otherwise the stream's variance grows with depth.
+        for block in self.blocks:
+            for proj in (block.attn.out_proj, block.mlp.proj):
+                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layers))
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
-        # GPT-2's initialisation: small normal weights, zero biases (LayerNorm keeps 1 and 0).
+        # Small normal weights (std 0.02, GPT-1's choice, kept by GPT-2), zero biases; LayerNorms
+        # keep their 1 and 0.
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
         if isinstance(module, nn.Linear) and module.bias is not None:
@@ -132,7 +142,8 @@ class GPT(nn.Module):
         HF GPT-2 stores its linear layers as `Conv1D`, which computes x @ W + b: every 2-D weight
         under attn. and mlp. is the TRANSPOSE of the matching nn.Linear weight. Other keys
         (lm_head.weight, which is tied to wte; older versions' attn.bias masks) are ignored.
-        Returns self.
+        The values are copied into the model's own parameters: `state_dict` is left as it was, and
+        training the model later never changes it. Returns self.
         """
         ### TODO: strip the "transformer." prefix from the keys; copy (param.copy_) wte, wpe,
         ###       ln_f and, for each block, ln_1, c_attn -> attn.qkv_proj, c_proj ->

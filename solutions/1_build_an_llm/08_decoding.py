@@ -12,6 +12,9 @@ token per sequence, appends it, and runs the model again. You write the pieces:
 `generate` works with any model that maps ids `(B, T)` to logits `(B, T, V)`, and feeds it at
 most the last `context_length` tokens when that is given. Sampling draws from `generator` (a
 `torch.Generator`) when one is passed, so a seeded generator reproduces the same text.
+
+Every function returns new tensors and leaves its inputs as they were (`logits / t`, not
+`logits /= t`), and a batch of one row is still a batch: `sample` returns shape (1,) for (1, V).
 """
 
 import torch
@@ -31,8 +34,9 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     """Keep the `k` largest logits along the last axis; set every other entry to -inf.
 
     logits: (..., V). Returns a new tensor of the same shape (the input is not modified).
-    Entries equal to the k-th largest value are kept, so ties may keep a few more than k.
-    If k >= V, nothing is removed.
+    Ties: every entry equal to the k-th largest value is kept, so ties may keep more than k
+    (k=2 keeps 5, 3 and 3 of [5, 3, 3, 1]); which of equal logits torch.topk happens to return
+    does not matter. If k >= V, nothing is removed.
     """
     if k <= 0:
         raise ValueError(f"k must be at least 1, got {k}")

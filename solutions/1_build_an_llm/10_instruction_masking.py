@@ -14,6 +14,9 @@ You write:
 
 A batch is a list of dicts, each `{"prompt": list[int], "response": list[int]}` of token ids;
 the prompt has at least one token, and the response already ends with the end-of-text token.
+Neither function may modify its inputs: `prompt + response` builds a new list, while
+`seq = prompt; seq += response` extends the caller's prompt in place (the dataset then grows a
+little at every epoch), and `targets[~valid] = 0` erases the caller's ignore marks.
 """
 
 import torch
@@ -39,16 +42,17 @@ def collate(batch: list[dict], pad_id: int, ignore_index: int = -100,
     ###       seq[:-1] and seq[1:] into the start of each row; with mask_prompt, overwrite the
     ###       first len(prompt) - 1 targets of the row with ignore_index.
     B = len(batch)
-    L = max(len(ex["prompt"]) + len(ex["response"]) for ex in batch) - 1
+    L = max(len(item["prompt"]) + len(item["response"]) for item in batch) - 1
     inputs = torch.full((B, L), pad_id, dtype=torch.long)
     targets = torch.full((B, L), ignore_index, dtype=torch.long)
-    for b, ex in enumerate(batch):
-        seq = torch.tensor(ex["prompt"] + ex["response"], dtype=torch.long)
+    for b, item in enumerate(batch):
+        prompt, response = item["prompt"], item["response"]
+        seq = torch.tensor(prompt + response, dtype=torch.long)  # a new list, then a tensor
         n = len(seq) - 1
         inputs[b, :n] = seq[:-1]
         targets[b, :n] = seq[1:]
         if mask_prompt:
-            targets[b, : len(ex["prompt"]) - 1] = ignore_index
+            targets[b, : len(prompt) - 1] = ignore_index
     return inputs, targets
     ### END
 
@@ -57,7 +61,8 @@ def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_ind
     """Mean of -log softmax(logits)[target] over the positions whose target is not `ignore_index`.
 
     logits: (..., V); targets: (...) token ids or `ignore_index`. Returns a scalar tensor.
-    Ignored positions contribute nothing, not even to the count we divide by.
+    Ignored positions contribute nothing, not even to the count we divide by. When every target
+    is ignored there is nothing to average: NaN (0 / 0), as F.cross_entropy returns.
     """
     ### TODO: log_softmax over the vocabulary; gather the log-probability of each target (replace
     ###       ignored targets by a valid id such as 0 before gathering); zero the ignored terms;

@@ -1,4 +1,5 @@
-"""Checks for classification-finetune: last-token pooling, the head, freezing and parameter counts."""
+"""Checks for classification-finetune: last-token pooling, the head, freezing and parameter counts.
+Every call hands the learner copies of its inputs (support/untouched.py)."""
 
 import pytest
 import torch
@@ -8,6 +9,7 @@ import retreat
 from retreat.testing import assert_close, assert_equal
 
 ex = retreat.load_exercise("classification-finetune")
+untouched = retreat.load_support("untouched")
 
 V, D = 17, 8
 
@@ -52,20 +54,21 @@ def test_pool_picks_the_last_real_token_with_right_padding():
     lengths = torch.tensor([6, 2, 4])
     mask = (torch.arange(6) < lengths[:, None]).long()  # 1 1 0 0 0 0 for length 2
     expected = torch.stack([hidden[b, lengths[b] - 1] for b in range(3)])
-    assert_close(ex.last_token_pool(hidden, mask), expected,
+    assert_close(untouched.call(ex.last_token_pool, hidden, mask), expected,
                  "row b is the hidden state at position length_b - 1, the last real token")
 
 
 def test_pool_picks_the_last_real_token_with_left_padding():
     hidden = torch.randn(2, 5, D)
     mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]).bool()
-    assert_close(ex.last_token_pool(hidden, mask), hidden[:, -1],
+    assert_close(untouched.call(ex.last_token_pool, hidden, mask), hidden[:, -1],
                  "with left padding the last real token is at position T - 1")
 
 
 def test_pool_without_a_mask_takes_the_last_position():
     hidden = torch.randn(2, 5, D)
-    assert_close(ex.last_token_pool(hidden), hidden[:, -1], "without a mask, pooling takes position T - 1")
+    assert_close(untouched.call(ex.last_token_pool, hidden), hidden[:, -1],
+                 "without a mask, pooling takes position T - 1")
 
 
 def test_head_is_a_linear_layer_on_the_pooled_state():
@@ -73,16 +76,16 @@ def test_head_is_a_linear_layer_on_the_pooled_state():
     assert isinstance(head.proj, nn.Linear), "ClassifierHead keeps its linear layer in `self.proj`"
     hidden, mask = torch.randn(2, 5, D), torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
     expected = head.proj(torch.stack([hidden[0, 2], hidden[1, 4]]))
-    assert_close(head(hidden, mask), expected, "logits are proj(hidden state of the last real token)")
+    assert_close(untouched.call(head, hidden, mask), expected, "logits are proj(hidden state of the last real token)")
 
 
 def test_padding_does_not_change_the_prediction():
     backbone, head = CausalBackbone(), ex.ClassifierHead(D, 2)
     ids = torch.randint(0, V, (1, 4))
-    alone = head(backbone(ids))
+    alone = untouched.call(head, backbone(ids))
     padded = torch.cat([ids, torch.randint(0, V, (1, 3))], dim=1)  # three pad tokens of any id
     mask = torch.tensor([[1, 1, 1, 1, 0, 0, 0]])
-    assert_close(head(backbone(padded), mask), alone,
+    assert_close(untouched.call(head, backbone(padded), mask), alone,
                  "a causal model's prediction for a right-padded sequence equals the unpadded one")
 
 
@@ -90,14 +93,14 @@ def test_the_last_real_token_decides_and_earlier_ones_matter_too():
     backbone, head = CausalBackbone(), ex.ClassifierHead(D, 2)
     ids = torch.randint(0, V, (1, 6))
     mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
-    base = head(backbone(ids), mask)
+    base = untouched.call(head, backbone(ids), mask)
     changed_first = ids.clone()
     changed_first[0, 0] = (ids[0, 0] + 1) % V
-    assert not torch.allclose(head(backbone(changed_first), mask), base), \
+    assert not torch.allclose(untouched.call(head, backbone(changed_first), mask), base), \
         "the pooled state has seen the whole sequence, so changing its first token changes the logits"
     changed_pad = ids.clone()
     changed_pad[0, 5] = (ids[0, 5] + 1) % V
-    assert_close(head(backbone(changed_pad), mask), base, "changing a pad token changes nothing")
+    assert_close(untouched.call(head, backbone(changed_pad), mask), base, "changing a pad token changes nothing")
 
 
 # --- freezing ----------------------------------------------------------------------------------
@@ -159,3 +162,17 @@ def test_a_classifier_on_a_frozen_backbone_trains_few_parameters():
     model = nn.ModuleDict({"backbone": CausalBackbone(), "head": ex.ClassifierHead(D, 2)})
     ex.freeze_all_but(model, ["head"])
     assert_equal(ex.count_trainable(model), D * 2 + 2, "a frozen backbone with a 2-class head trains D*2 + 2 numbers")
+
+
+def test_a_batch_of_one_sequence_stays_a_batch():
+    hidden = torch.randn(1, 6, D)
+    mask = torch.tensor([[1, 1, 1, 0, 0, 0]])
+    pooled = untouched.call(ex.last_token_pool, hidden, mask)
+    assert pooled.shape == (1, D), f"pooling a batch of one gives shape (1, C) = (1, {D}); got {tuple(pooled.shape)}"
+    assert_close(pooled, hidden[:, 2], "row 0 is the hidden state of the last real token, position 2")
+
+
+def test_a_tied_weight_is_counted_once():
+    model = nn.ModuleDict({"embed": nn.Embedding(V, D), "out": nn.Linear(D, V, bias=False)})
+    model["out"].weight = model["embed"].weight  # weight tying, as GPT-2's head
+    assert_equal(ex.count_trainable(model), V * D, "a weight shared by two modules is one tensor: counted once")

@@ -1,4 +1,5 @@
-"""Checks for embeddings: the sinusoid formula, its relative-position property, lookup = one-hot @ W."""
+"""Checks for embeddings: the sinusoid formula, its relative-position property, lookup = one-hot @ W.
+Every call hands the learner copies of its inputs (support/untouched.py)."""
 
 import math
 
@@ -9,6 +10,7 @@ import retreat
 from retreat.testing import assert_close
 
 ex = retreat.load_exercise("embeddings")
+untouched = retreat.load_support("untouched")
 
 
 def test_sinusoidal_formula():
@@ -45,7 +47,7 @@ def test_lookup_equals_one_hot_matmul():
     emb = ex.TokenAndPositionEmbedding(vocab_size=50, context_length=10, dim=8)
     ids = torch.randint(0, 50, (3, 7))
     expected = F.one_hot(ids, 50).float() @ emb.tok_emb.weight + emb.pos_emb.weight[:7]
-    assert_close(emb(ids), expected,
+    assert_close(untouched.call(emb, ids), expected,
                  "embedding = one_hot(ids) @ tok_emb.weight + the first T rows of pos_emb.weight")
 
 
@@ -63,6 +65,6 @@ def test_sinusoidal_positions_are_fixed():
     trainable = sum(p.numel() for p in emb.parameters() if p.requires_grad)
     assert trainable == 50 * 8, f"with learned=False only the 400 token embeddings train, found {trainable}"
     ids = torch.tensor([[3, 3, 3]])
-    out = emb(ids)
+    out = untouched.call(emb, ids)
     assert_close(out - emb.tok_emb.weight[3], emb.pos_emb.weight[:3].expand(1, 3, 8),
                  "the same token at positions 0, 1, 2 differs exactly by the position rows")

@@ -1,7 +1,9 @@
 """Checks for gpt-model: a GPT-2 written as plain functions over a HuggingFace-format state dict is
-the oracle (so no transformers install is needed), plus parameter counts and causality."""
+the oracle (so no transformers install is needed), plus parameter counts and causality. Every call
+hands the learner copies of its inputs (support/untouched.py)."""
 
 import dataclasses
+import math
 
 import torch
 import torch.nn.functional as F
@@ -10,6 +12,7 @@ import retreat
 from retreat.testing import assert_close, assert_equal
 
 ex = retreat.load_exercise("gpt-model")
+untouched = retreat.load_support("untouched")
 
 TINY = dict(vocab_size=97, context_length=16, d_model=32, n_heads=4, n_layers=2, dropout=0.0, qkv_bias=True)
 
@@ -71,7 +74,7 @@ def test_config_fields_and_gpt2_small_defaults():
 
 def test_logits_shape():
     model = ex.GPT(ex.GPTConfig(**TINY)).eval()
-    logits = model(torch.randint(0, 97, (3, 10)))
+    logits = untouched.call(model, torch.randint(0, 97, (3, 10)))
     assert tuple(logits.shape) == (3, 10, 97), (
         f"logits have shape (B, T, vocab_size) = (3, 10, 97), got {tuple(logits.shape)}")
 
@@ -80,11 +83,11 @@ def test_hf_gpt2_weights_load_and_logits_match():
     g = torch.Generator().manual_seed(1)
     sd = hf_gpt2_state_dict(97, 16, 32, 2, g)
     model = ex.GPT(ex.GPTConfig(**TINY)).eval()
-    returned = model.load_hf_gpt2(sd)
+    returned = untouched.call(model.load_hf_gpt2, sd)  # also checks the state dict is left as it was
     assert returned is model, "load_hf_gpt2 returns the model itself"
     ids = torch.randint(0, 97, (2, 12), generator=g)
     with torch.no_grad():
-        assert_close(model(ids), gpt2_reference(sd, ids, n_heads=4, n_layers=2),
+        assert_close(untouched.call(model, ids), gpt2_reference(sd, ids, n_heads=4, n_layers=2),
                      "after load_hf_gpt2, the logits equal GPT-2's on the same weights "
                      "(HF Conv1D weights are transposed; c_attn holds q, k, v side by side)",
                      atol=1e-4, rtol=1e-4)
@@ -95,11 +98,12 @@ def test_keys_without_transformer_prefix_load_too():
     sd = hf_gpt2_state_dict(97, 16, 32, 2, g)
     bare = {k.removeprefix("transformer."): v for k, v in sd.items()}
     a, b = ex.GPT(ex.GPTConfig(**TINY)).eval(), ex.GPT(ex.GPTConfig(**TINY)).eval()
-    a.load_hf_gpt2(sd)
-    b.load_hf_gpt2(bare)
+    untouched.call(a.load_hf_gpt2, sd)
+    untouched.call(b.load_hf_gpt2, bare)
     ids = torch.randint(0, 97, (1, 8), generator=g)
     with torch.no_grad():
-        assert_equal(b(ids), a(ids), "keys without the 'transformer.' prefix (as GPT2Model saves them) load the same")
+        assert_equal(untouched.call(b, ids), untouched.call(a, ids),
+                     "keys without the 'transformer.' prefix (as GPT2Model saves them) load the same")
 
 
 def test_gpt2_small_parameter_count():
@@ -127,7 +131,7 @@ def test_changing_token_t_never_changes_logits_before_t():
     ids2 = ids.clone()
     ids2[0, t] = (ids[0, t] + 1) % 97
     with torch.no_grad():
-        out, out2 = model(ids), model(ids2)
+        out, out2 = untouched.call(model, ids), untouched.call(model, ids2)
     assert_equal(out2[:, :t], out[:, :t], f"logits before position {t} did not change when token {t} changed")
     assert not torch.allclose(out2[:, t], out[:, t]), f"the logits at position {t} depend on token {t}"
 
@@ -137,6 +141,37 @@ def test_dropout_only_in_training_mode():
     ids = torch.randint(0, 97, (2, 8))
     with torch.no_grad():
         model.eval()
-        assert_equal(model(ids), model(ids), "in eval mode the model is deterministic")
+        assert_equal(untouched.call(model, ids), untouched.call(model, ids), "in eval mode the model is deterministic")
         model.train()
-        assert not torch.allclose(model(ids), model(ids)), "in train mode, with dropout=0.5, two passes differ"
+        assert not torch.allclose(untouched.call(model, ids), untouched.call(model, ids)), \
+            "in train mode, with dropout=0.5, two passes differ"
+
+
+def test_loaded_weights_are_the_models_own():
+    g = torch.Generator().manual_seed(3)
+    sd = hf_gpt2_state_dict(97, 16, 32, 2, g)
+    mine = {k: v.clone() for k, v in sd.items()}  # the learner's copy
+    model = ex.GPT(ex.GPTConfig(**TINY))
+    model.load_hf_gpt2(mine)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)  # what an optimizer step does
+    for k in sd:
+        assert_equal(mine[k], sd[k], f"changing the model after loading leaves the state dict alone "
+                     f"(copy the values into the parameters; {k} changed)")
+
+
+def test_residual_projections_start_scaled_down():
+    # GPT-2, section 2.3: residual layers start with weights scaled by 1/sqrt(N), N = 2 * n_layers.
+    config = ex.GPTConfig(**{**TINY, "d_model": 64, "n_layers": 4})
+    model = ex.GPT(config)
+    residual = torch.cat([w.detach().flatten() for b in model.blocks for w in (b.attn.out_proj.weight,
+                                                                               b.mlp.proj.weight)])
+    others = torch.cat([w.detach().flatten() for b in model.blocks for w in (b.attn.qkv_proj.weight,
+                                                                             b.mlp.fc.weight)])
+    target = 0.02 / math.sqrt(2 * config.n_layers)
+    assert abs(float(residual.std()) / target - 1) < 0.05, (
+        f"attn.out_proj and mlp.proj start with std 0.02 / sqrt(2 * n_layers) = {target:.4f}; "
+        f"got {float(residual.std()):.4f}")
+    assert abs(float(others.std()) / 0.02 - 1) < 0.05, (
+        f"the other linear weights start with std 0.02; got {float(others.std()):.4f}")

@@ -1,4 +1,5 @@
-"""Checks for lora: a frozen linear layer plus a trainable low-rank update, and merging it."""
+"""Checks for lora: a frozen linear layer plus a trainable low-rank update, and merging it. Every call
+hands the learner copies of its inputs (support/untouched.py)."""
 
 import torch
 import torch.nn as nn
@@ -8,6 +9,7 @@ import retreat
 from retreat.testing import assert_close, assert_equal
 
 ex = retreat.load_exercise("lora")
+untouched = retreat.load_support("untouched")
 
 D_IN, D_OUT, R, ALPHA = 12, 7, 3, 6.0
 
@@ -24,7 +26,8 @@ def test_a_fresh_adapter_gives_the_base_output():
     base = nn.Linear(D_IN, D_OUT)
     lora = ex.LoRALinear(base, rank=R, alpha=ALPHA)
     x = torch.randn(5, D_IN)
-    assert_close(lora(x), base(x), "B starts at zero, so a fresh LoRALinear computes exactly the base layer")
+    assert_close(untouched.call(lora, x), base(x),
+                 "B starts at zero, so a fresh LoRALinear computes exactly the base layer")
 
 
 def test_parameter_shapes_and_initialisation():
@@ -40,7 +43,8 @@ def test_output_is_the_base_plus_the_scaled_low_rank_update():
     W, b = lora.base.weight.detach(), lora.base.bias.detach()
     delta = (ALPHA / R) * lora.lora_B.detach() @ lora.lora_A.detach()
     x = torch.randn(4, 6, D_IN)
-    assert_close(lora(x), F.linear(x, W + delta, b), "output = x @ (W + (alpha / rank) * B @ A)^T + bias")
+    assert_close(untouched.call(lora, x), F.linear(x, W + delta, b),
+                 "output = x @ (W + (alpha / rank) * B @ A)^T + bias")
 
 
 def test_only_A_and_B_are_trainable():
@@ -53,7 +57,7 @@ def test_only_A_and_B_are_trainable():
 
 def test_gradients_at_initialisation():
     lora = ex.LoRALinear(nn.Linear(D_IN, D_OUT), rank=R, alpha=ALPHA)
-    lora(torch.randn(8, D_IN)).pow(2).sum().backward()
+    untouched.call(lora, torch.randn(8, D_IN)).pow(2).sum().backward()
     assert lora.lora_B.grad is not None and lora.lora_B.grad.abs().sum() > 0, \
         "B receives a gradient at the first step (it flows through the random A)"
     assert_close(lora.lora_A.grad, torch.zeros(R, D_IN), "A's first gradient is zero, since B is zero")
@@ -63,22 +67,23 @@ def test_gradients_at_initialisation():
 def test_merged_equals_unmerged():
     lora = trained_lora()
     x = torch.randn(5, D_IN)
-    before = lora(x).detach()
+    before = untouched.call(lora, x).detach()
     expected_weight = lora.base.weight.detach() + (ALPHA / R) * lora.lora_B.detach() @ lora.lora_A.detach()
     merged = lora.merge()
     assert_close(lora.base.weight.detach(), expected_weight, "merge adds (alpha / rank) * B @ A to the base weight")
-    assert_close(lora(x).detach(), before, "the layer computes the same output after merge (the adapter is skipped)")
+    assert_close(untouched.call(lora, x).detach(), before,
+                 "the layer computes the same output after merge (the adapter is skipped)")
     assert isinstance(merged, nn.Linear), "merge returns the merged nn.Linear"
-    assert_close(merged(x).detach(), before, "the returned nn.Linear alone computes the same output")
+    assert_close(untouched.call(merged, x).detach(), before, "the returned nn.Linear alone computes the same output")
 
 
 def test_merging_twice_changes_nothing():
     lora = trained_lora()
     x = torch.randn(3, D_IN)
     lora.merge()
-    once = lora(x).detach()
+    once = untouched.call(lora, x).detach()
     lora.merge()
-    assert_close(lora(x).detach(), once, "a second merge() is a no-op")
+    assert_close(untouched.call(lora, x).detach(), once, "a second merge() is a no-op")
 
 
 def test_works_without_bias_and_in_float64():
@@ -89,7 +94,7 @@ def test_works_without_bias_and_in_float64():
         lora.lora_B.normal_()
     x = torch.randn(3, D_IN, dtype=torch.float64)
     W = lora.base.weight.detach() + 2.0 * lora.lora_B.detach() @ lora.lora_A.detach()
-    assert_close(lora(x), x @ W.T, "a bias-free float64 layer works the same way")
+    assert_close(untouched.call(lora, x), x @ W.T, "a bias-free float64 layer works the same way")
 
 
 def test_a_rank_one_update_is_a_rank_one_change():

@@ -1,4 +1,5 @@
-"""Checks for multi-head-attention: nn.MultiheadAttention with copied weights as the oracle."""
+"""Checks for multi-head-attention: nn.MultiheadAttention with copied weights as the oracle. Every call
+hands the learner copies of its inputs (support/untouched.py)."""
 
 import torch
 import torch.nn as nn
@@ -8,6 +9,7 @@ import retreat
 from retreat.testing import assert_close, assert_equal
 
 ex = retreat.load_exercise("multi-head-attention")
+untouched = retreat.load_support("untouched")
 
 
 def torch_twin(mha, bias=True):
@@ -27,7 +29,7 @@ def test_causal_matches_nn_multihead_attention():
     x = torch.randn(2, 7, 16)
     blocked = torch.ones(7, 7, dtype=torch.bool).triu(1)  # nn.MultiheadAttention: True = blocked
     expected, _ = torch_twin(mha)(x, x, x, attn_mask=blocked, need_weights=False)
-    assert_close(mha(x), expected,
+    assert_close(untouched.call(mha, x), expected,
                  "causal multi-head attention matches nn.MultiheadAttention with the same weights")
 
 
@@ -35,7 +37,7 @@ def test_full_attention_matches_nn_multihead_attention():
     mha = ex.MultiHeadAttention(d_model=12, n_heads=3, causal=False)
     x = torch.randn(3, 5, 12)
     expected, _ = torch_twin(mha)(x, x, x, need_weights=False)
-    assert_close(mha(x), expected,
+    assert_close(untouched.call(mha, x), expected,
                  "with causal=False, multi-head attention matches nn.MultiheadAttention (no mask)")
 
 
@@ -45,7 +47,8 @@ def test_without_bias_matches_nn_multihead_attention():
     assert n_params == 4 * 16 * 16, f"bias=False leaves 4 * d_model^2 = 1024 parameters, found {n_params}"
     x = torch.randn(2, 6, 16)
     expected, _ = torch_twin(mha, bias=False)(x, x, x, need_weights=False)
-    assert_close(mha(x), expected, "with bias=False, multi-head attention matches nn.MultiheadAttention")
+    assert_close(untouched.call(mha, x), expected,
+                 "with bias=False, multi-head attention matches nn.MultiheadAttention")
 
 
 def test_stacked_single_heads_equal_batched_heads():
@@ -61,7 +64,7 @@ def test_stacked_single_heads_equal_batched_heads():
         q, k, v = (F.linear(x, W[r], b[r]) for r in rows)  # each (B, T, hs)
         heads.append(F.scaled_dot_product_attention(q, k, v, is_causal=True))
     expected = mha.out_proj(torch.cat(heads, dim=-1))  # heads side by side, then mixed
-    assert_close(mha(x), expected,
+    assert_close(untouched.call(mha, x), expected,
                  "running each head on its own slice of q, k, v and concatenating equals the batched heads")
 
 
@@ -71,7 +74,7 @@ def test_changing_token_t_never_changes_outputs_before_t():
     t = 4
     x2 = x.clone()
     x2[:, t] += 1.0
-    out, out2 = mha(x), mha(x2)
+    out, out2 = untouched.call(mha, x), untouched.call(mha, x2)
     assert_equal(out2[:, :t], out[:, :t], f"outputs before position {t} did not change when token {t} changed")
     assert not torch.allclose(out2[:, t:], out[:, t:]), f"outputs from position {t} on depend on token {t}"
 
@@ -79,7 +82,7 @@ def test_changing_token_t_never_changes_outputs_before_t():
 def test_shape_and_gradients():
     mha = ex.MultiHeadAttention(d_model=8, n_heads=2)
     x = torch.randn(4, 3, 8, requires_grad=True)
-    y = mha(x)
+    y = untouched.call(mha, x)
     assert tuple(y.shape) == (4, 3, 8), f"output shape is (B, T, d_model) = (4, 3, 8), got {tuple(y.shape)}"
     y.sum().backward()
     assert all(p.grad is not None for p in mha.parameters()), "every parameter receives a gradient"
