@@ -2,8 +2,8 @@
 
 Left and middle, synthetic predictions with confidences skewed towards 1: an overconfident
 model (right less often than it says) and a calibrated one (right exactly as often). Right,
-the tiny fact LM of support/hallucination_world.py answering every person's birth city, with
-its top probability as the confidence. ECE, Brier and AUROC come from the calibration
+the small transformer of support/hallucination_world.py answering every person's birth city,
+with its top probability as the confidence. ECE, Brier and AUROC come from the calibration
 exercise's reference solution; the numbers are printed too. Run from the course root.
 """
 
@@ -29,11 +29,10 @@ for name, p_right in {"overconfident (synthetic)": 0.5 + 0.6 * (conf - 0.5) ** 1
     cases[name] = (conf, torch.rand(n, generator=g) < p_right)
 
 hw = retreat.load_support("hallucination_world")
-world, fact_lm = hw.pretrained()
-with torch.no_grad():
-    probs = hw.answer_logits(fact_lm, world).softmax(-1)  # (n_people, V)
+world, model = hw.pretrained()
+probs = hw.answer_logits(model, world).double().softmax(-1)  # (n_people, V)
 top_p, top_token = probs.max(-1)
-cases["fact LM of the synthetic world"] = (top_p, top_token == world.city_tokens[world.city])
+cases["transformer of the synthetic world"] = (top_p, top_token == world.city_tokens[world.city])
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True, layout="constrained")
 edges = torch.linspace(0, 1, n_bins + 1)
