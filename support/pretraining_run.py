@@ -185,7 +185,9 @@ def main(script: str, argv: list[str] | None = None) -> None:
           f"(unigram baseline {result.baseline:.3f}).")
     print(f"Saved in HuggingFace GPT-2 format: {folder}")
     name = EXERCISE if args.out is None else str(folder)  # retreat generate finds a name in <state>/checkpoints
-    print(f'Try it: retreat generate {name} --prompt "It is a truth"{" --reference" if reference else ""}')
+    # The course's GPT has no position past its context, so prompt + new tokens must fit in it.
+    print(f'Try it: retreat generate {name} --prompt "It is a truth" --max-new-tokens '
+          f'{config.context_length - 8}{" --reference" if reference else ""}')
 
 
 def _threads(asked: int | None) -> int:
