@@ -76,7 +76,8 @@ class Claim:
     source: Path
     claimed: Path
     records: list[dict]
-    unreadable: int
+    unreadable: list[bytes]
+    """Lines that are not a record this retreat knows (kept aside by `keep_unreadable`, never dropped)."""
 
     def done(self) -> None:
         self.claimed.unlink(missing_ok=True)
@@ -93,6 +94,20 @@ class Claim:
             self.claimed.unlink()
         except OSError:
             pass  # the claimed file stays; a later command finds it (see claim_all)
+
+
+def keep_unreadable(claim: Claim, lines: list[bytes]) -> Path | None:
+    """Append lines no record could be made of to `<pending file>.unreadable`, for a person to read."""
+    path = claim.source.with_name(claim.source.name + ".unreadable")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            os.write(fd, b"".join(line.rstrip(b"\n") + b"\n" for line in lines))
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    return path
 
 
 def peek(state_dir: Path) -> list[dict]:
@@ -145,12 +160,12 @@ def _abandoned(claimed: Path) -> bool:
     return False
 
 
-def _parse(path: Path) -> tuple[list[dict], int]:
+def _parse(path: Path) -> tuple[list[dict], list[bytes]]:
     try:
         lines = path.read_bytes().splitlines()
     except OSError:
-        return [], 0
-    records, unreadable = [], 0
+        return [], []
+    records, unreadable = [], []
     for raw in lines:
         try:
             record = json.loads(raw)
@@ -159,5 +174,5 @@ def _parse(path: Path) -> tuple[list[dict], int]:
         if isinstance(record, dict) and isinstance(record.get("op"), str):
             records.append(record)
         elif raw.strip():
-            unreadable += 1
+            unreadable.append(raw)
     return records, unreadable

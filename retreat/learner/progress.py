@@ -24,6 +24,7 @@ that is up to date writes nothing.
 """
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -408,21 +409,28 @@ class Progress:
     # -- records kept for later ---------------------------------------------------------------
     def _write_pending(self, conn: sqlite3.Connection) -> None:
         """Write the records earlier commands had to keep aside, in one transaction; when the
-        database is still busy they stay where they are for the next command."""
+        database is still busy they stay where they are for the next command. A line that is no
+        record this retreat knows is moved to a file beside the pending one, and the learner told."""
         for claim in pending.claim_all(self.state_dir):
+            written, unknown = [], list(claim.unreadable)
             try:
                 with transaction(conn):
                     for record in claim.records:
-                        _apply(conn, record, replay=True)
-            except (sqlite3.Error, KeyError, TypeError, ValueError):
+                        try:
+                            _apply(conn, record, replay=True)
+                            written.append(record)
+                        except (KeyError, TypeError, ValueError, sqlite3.IntegrityError):
+                            unknown.append(json.dumps(record, sort_keys=True).encode())
+            except sqlite3.Error:
                 claim.give_back()
                 continue
+            if unknown and (aside := pending.keep_unreadable(claim, unknown)) is not None:
+                self.notify(f"warning: {len(unknown)} line(s) of {claim.source} are not records this retreat "
+                            f"can write; they are kept in {aside}")
             claim.done()
-            if claim.records:
-                self.notify(f"recorded {_describe(claim.records)} that could not be written earlier "
+            if written:
+                self.notify(f"recorded {_describe(written)} that could not be written earlier "
                             f"(kept in {claim.source})")
-            if claim.unreadable:
-                self.notify(f"warning: {claim.unreadable} unreadable line(s) in {claim.source} were dropped")
 
     def _write(self, record: dict) -> None:
         """Write one record now; when the database cannot take it, keep it for the next command."""
@@ -431,6 +439,9 @@ class Progress:
         except _CANNOT_WRITE as exc:
             self._keep(record, _reason(exc))
             return
+        except KeyboardInterrupt:  # stopped while waiting for the database: the record is kept all the same
+            self._keep(record, "interrupted")
+            raise
         if self.read_only is not None:
             self._keep(record, self.read_only)
         elif self._kept:  # a long command (watch, check --all) writes what it kept as soon as it can

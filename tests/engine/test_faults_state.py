@@ -367,12 +367,20 @@ def test_two_commands_opening_at_once_write_each_kept_record_once(tmp_path: Path
     assert len(Progress(tmp_path).attempts("a")) == 30
 
 
-def test_unreadable_pending_lines_are_dropped_with_a_line_and_the_rest_is_written(tmp_path: Path) -> None:
-    (tmp_path / pending.PENDING_NAME).write_text(json.dumps(_attempt("a", 1.0)) + "\nnot json\n{\"op\": 3}\n")
+def test_pending_lines_that_are_no_record_are_kept_aside_and_the_rest_is_written(tmp_path: Path) -> None:
+    unknown = {"op": "teleport", "item": "a"}  # from a newer retreat, say
+    incomplete = {"op": "status", "item": "b"}
+    (tmp_path / pending.PENDING_NAME).write_text("\n".join(
+        [json.dumps(_attempt("a", 1.0)), "not json", '{"op": 3}', json.dumps(unknown), json.dumps(incomplete)]) + "\n")
     told: list[str] = []
     p = Progress(tmp_path, notify=told.append)
     assert len(p.attempts("a")) == 1
-    assert any("2 unreadable line(s)" in t for t in told), told
+    aside = tmp_path / (pending.PENDING_NAME + ".unreadable")
+    assert any(f"4 line(s) of {tmp_path / pending.PENDING_NAME} are not records" in t for t in told), told
+    assert len(aside.read_text().splitlines()) == 4 and not (tmp_path / pending.PENDING_NAME).exists()
+    told.clear()
+    Progress(tmp_path, notify=told.append).states()  # nothing is tried again
+    assert told == []
 
 
 def test_when_the_state_folder_cannot_be_written_records_go_outside_it(tmp_path: Path,
