@@ -397,3 +397,18 @@ def test_when_the_state_folder_cannot_be_written_records_go_outside_it(tmp_path:
     state.unlink()
     assert Progress(state).state("a").status == "passed"
     assert not list((tmp_path / "xdg" / "retreat").glob("pending-*.jsonl"))
+
+
+def test_a_long_command_writes_what_it_kept_once_the_database_is_free(tmp_path: Path) -> None:
+    """`retreat watch` keeps one Progress open for the whole session: a record kept while another
+    program held the database goes in with the next record written after it is free."""
+    told: list[str] = []
+    p = Progress(tmp_path, notify=told.append, wait=0.5)
+    p.set_status("r", "done")
+    with held(tmp_path / DB_NAME):
+        p.record_attempt("a", started=1.0, duration=1.0, passed=0, total=1, ok=False, file_hash=None,
+                         outcome="failed")
+    assert any("kept in" in t for t in told) and len(p.attempts("a")) == 0
+    p.record_attempt("a", started=2.0, duration=1.0, passed=1, total=1, ok=True, file_hash=None, outcome="passed")
+    assert [a.outcome for a in p.attempts("a")] == ["failed", "passed"]  # in the order they started
+    assert told[-1].startswith("recorded the attempt at a (failed)") and not (tmp_path / pending.PENDING_NAME).exists()
