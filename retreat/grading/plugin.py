@@ -3,7 +3,9 @@
 It seeds every test, and when RETREAT_REPORT (retreat/env.py) names a file it appends a structured report there:
 one JSON line per collected test and per outcome, then a final line carrying the run id. The
 parent trusts a pass only when that final line is present, its run id matches, and every
-collected test is listed as passed. A run that exits early never writes the final line.
+expected test is listed as passed. A run that exits early never writes the final line. The
+report stays under verdict.REPORT_LIMIT: messages, docstrings and facts are cut, and past the
+limit the plugin writes one "overflow" line and nothing more (not even the final line).
 """
 
 from __future__ import annotations
@@ -17,20 +19,31 @@ from typing import Any
 import pytest
 
 import retreat.env as env
+from retreat.grading.verdict import REPORT_LIMIT
 
 _MAX_MESSAGE = 4000
+_MAX_FACTS = 16_384  # bytes of JSON: the facts of a tensor mismatch take a few hundred
 
 
 class _Report:
-    def __init__(self, path: str, run_id: str) -> None:
+    def __init__(self, path: str, run_id: str, limit: int = REPORT_LIMIT) -> None:
         # Unbuffered: a child that calls os._exit() still leaves every line it wrote.
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.run_id = run_id
         self.collected = 0
+        self.limit = limit
+        self.written = 0
+        self.full = False
 
     def write(self, event: str, **fields: Any) -> None:
-        line = json.dumps({"event": event, "run_id": self.run_id, **fields}, default=str) + "\n"
-        os.write(self._fd, line.encode())
+        if self.full:
+            return
+        line = (json.dumps({"event": event, "run_id": self.run_id, **fields}, default=str) + "\n").encode()
+        if self.written + len(line) > self.limit - 256:  # room kept for the overflow line
+            self.full = True
+            line = (json.dumps({"event": "overflow", "run_id": self.run_id}) + "\n").encode()
+        os.write(self._fd, line)
+        self.written += len(line)
 
 
 _report: _Report | None = None
@@ -83,7 +96,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     for item in items:
         doc = getattr(item, "obj", None).__doc__ if getattr(item, "obj", None) else None
-        _report.write("collected", nodeid=item.nodeid, name=item.name, doc=(doc or "").strip())
+        _report.write("collected", nodeid=item.nodeid, name=item.name, doc=(doc or "").strip()[:_MAX_MESSAGE])
         _report.collected += 1
 
 
@@ -185,8 +198,18 @@ def _describe(exc: BaseException, tb: Any) -> dict:
         message = f"{type(exc).__name__}: {exc}"
         if where:
             message += f" (at {where})"
-    return {"kind": kind, "message": message[:_MAX_MESSAGE], "where": where,
-            "facts": facts if isinstance(facts, dict) else None}
+    return {"kind": kind, "message": message[:_MAX_MESSAGE], "where": where, "facts": _small(facts)}
+
+
+def _small(facts: Any) -> dict | None:
+    """A failure's facts when they are a dict of modest size; a huge one is dropped, not written."""
+    if not isinstance(facts, dict):
+        return None
+    try:
+        size = len(json.dumps(facts, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return facts if size <= _MAX_FACTS else None
 
 
 def _collect_message(report: pytest.CollectReport) -> str:

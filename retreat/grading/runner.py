@@ -1,8 +1,11 @@
 """Run one exercise's test module in a child process under a time limit.
 
-The child is a fresh interpreter running pytest with our plugin, in its own process group, so a
-timeout kills everything it started. Its output is drained by a thread that keeps only the tail,
-so a learner's code that prints without end cannot fill memory or disk.
+The child is a fresh interpreter running pytest with our plugin and the engine's own pytest
+configuration, in a clean environment, under a supervisor that enforces the limit and kills
+everything the check started (child.py, supervisor.py); or a fork of a warm worker (worker.py).
+Its output is drained by a thread that keeps only the tail, so a learner's code that prints
+without end cannot fill memory or disk. A pass needs every test retreat.lock expects for the
+exercise (lock.py), not just whatever the child happened to collect.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import retreat.env as env
 from retreat.course import Course
-from retreat.grading.child import Tail, drain_in_thread, kill_group, prepare_child
+from retreat.grading.child import clean_environ, limits_for, pytest_args, run_supervised, write_pytest_ini
+from retreat.grading.lock import expected_tests
 from retreat.grading.verdict import Verdict, read_verdict
 from retreat.grading.worker import Worker, WorkerDied, WorkerPool
 from retreat.roadmap import Exercise
@@ -45,21 +47,10 @@ def file_hash(path: Path) -> str | None:
         return None
 
 
-def pytest_args(course: Course, ex: Exercise) -> list[str]:
-    return [
-        str(course.root / ex.tests),
-        "-p", "retreat.grading.plugin",
-        "-p", "no:cacheprovider",
-        "-o", "addopts=",
-        "--import-mode=importlib",
-        "--rootdir", str(course.root),
-        "-q", "--no-header", "-rN", "--tb=short", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-    ]
-
-
 def child_env(course: Course, job: Job, report: Path, run_id: str) -> dict[str, str]:
-    """The child's environment: the learner's, plus what the grader tells the child (retreat/env.py)."""
-    out = dict(os.environ)
+    """The child's environment: the learner's made clean (child.clean_environ), plus what the grader
+    tells the child (retreat/env.py)."""
+    out = clean_environ(os.environ)
     out.update(job.extra_env)
     out[env.COURSE] = str(course.root)
     out[env.HOME] = str(course.state_dir)
@@ -69,36 +60,14 @@ def child_env(course: Course, job: Job, report: Path, run_id: str) -> dict[str, 
     out[env.GRADED] = str(graded_file(course, job))
     out[env.REPORT] = str(report)
     out[env.RUN_ID] = run_id
-    out["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ beside the learner's files
-    out["PYTHONHASHSEED"] = "0"
-    out["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin; scanning entry points costs time
     return out
 
 
-def run_cold(args: list[str], child_env: dict[str, str], cwd: Path,
-             timeout: float) -> tuple[int | None, bool, str]:
-    """Run pytest with `args` in a fresh interpreter, the leader of its own process group; return
+def run_cold(args: list[str], child_env: dict[str, str], cwd: Path, timeout: float,
+             device: str | None = None) -> tuple[int | None, bool, str]:
+    """Run pytest with `args` in a fresh interpreter under a supervisor (child.run_supervised); return
     (exit code, or None when it timed out; whether it timed out; the output's tail)."""
-    cmd = [sys.executable, "-m", "pytest", *args]
-    proc = subprocess.Popen(cmd, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=prepare_child)
-    tail = Tail()
-    reader = drain_in_thread(proc.stdout, tail)
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    except BaseException:
-        kill_group(proc.pid)
-        proc.wait()
-        raise
-    finally:
-        # Whatever the child started goes too, finished or not.
-        kill_group(proc.pid)
-    returncode = proc.wait()
-    reader.join(timeout=2)
-    return (None if timed_out else returncode), timed_out, tail.text()
+    return run_supervised(args, child_env, cwd, timeout, limits_for(device, timeout))
 
 
 def graded_file(course: Course, job: Job) -> Path:
@@ -137,23 +106,26 @@ def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
     run_id = uuid.uuid4().hex
     graded = graded_file(course, job)
     digest = file_hash(graded)
+    expected = expected_tests(course, ex)
     with tempfile.TemporaryDirectory(prefix="retreat-run-") as tmp:
         report = Path(tmp) / "report.jsonl"
         environ = child_env(course, job, report, run_id)
-        args = pytest_args(course, ex)
+        args = pytest_args(course.root, [ex.tests], write_pytest_ini(Path(tmp)))
         started = time.monotonic()
         if worker is None:
-            returncode, timed_out, tail = run_cold(args, environ, course.root, timeout)
+            returncode, timed_out, tail = run_cold(args, environ, course.root, timeout, environ.get(env.DEVICE))
         else:
             try:
                 returncode, timed_out, tail = worker.run(args, environ, course.root, timeout)
             except WorkerDied:
                 duration = time.monotonic() - started
-                verdict = read_verdict(ex.id, report, run_id, -signal.SIGKILL, False, timeout, duration, "", digest)
+                verdict = read_verdict(ex.id, report, run_id, -signal.SIGKILL, False, timeout, duration, "", digest,
+                                       expected)
                 return replace(verdict, ok=False, problem_kind="crashed",
                                problem="the check killed the process that runs it (the worker was replaced)")
         duration = time.monotonic() - started
-        verdict = read_verdict(ex.id, report, run_id, returncode, timed_out, timeout, duration, tail, digest)
+        verdict = read_verdict(ex.id, report, run_id, returncode, timed_out, timeout, duration, tail, digest,
+                               expected)
     forbidden = _forbidden_uses(course, job, graded)
     if forbidden:
         return replace(verdict, ok=False, problem_kind="forbidden", problem=forbidden)

@@ -127,3 +127,73 @@ def test_only_a_sound_whole_course_check_locks(course_dir: Path) -> None:
     assert lock_if_sound(course, [*sound, ExerciseReport("boom", problems=["no hints"])], [], None) is None
     assert not (course_dir / LOCK_FILE).exists()
     assert lock_if_sound(course, sound, [], None) == (course_dir / LOCK_FILE, True)
+
+
+# -- every file that can change grading is locked (format 2) ------------------------------------
+
+def test_the_lock_covers_conftest_ini_files_the_pytest_section_and_root_python_files(course_dir: Path) -> None:
+    for rel, text in [("conftest.py", "# root\n"), ("tests/basics/conftest.py", "# stage\n"),
+                      ("pytest.ini", "[pytest]\n"), ("tox.ini", "[pytest]\n"), ("setup.cfg", "[tool:pytest]\n"),
+                      ("pyproject.toml", "[project]\nname = 'x'\n\n[tool.pytest.ini_options]\naddopts = ''\n"),
+                      ("helpers.py", "X = 1\n")]:
+        (course_dir / rel).write_text(text)
+    _lock(course_dir)
+    shared = json.loads((course_dir / LOCK_FILE).read_text())["shared"]
+    for key in ("conftest.py", "tests/conftest.py", "tests/basics/conftest.py", "pytest.ini", "tox.ini", "setup.cfg",
+                "pyproject.toml [tool.pytest]", "helpers.py"):
+        assert key in shared, key
+    course = Course(course_dir)
+    assert unofficial_reason(course, "add") is None
+    for rel in ("conftest.py", "tests/basics/conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "helpers.py"):
+        path = course_dir / rel
+        original = path.read_text()
+        path.write_text(original + "# edited\n")
+        assert unofficial_reason(course, "add") == f"{rel} {UNOFFICIAL}", rel
+        path.write_text(original)
+    pyproject = course_dir / "pyproject.toml"
+    original = pyproject.read_text()
+    pyproject.write_text(original.replace("name = 'x'", "name = 'y'"))  # not the pytest section: no matter
+    assert unofficial_reason(course, "add") is None
+    pyproject.write_text(original.replace("addopts = ''", "addopts = '-k small'"))
+    assert unofficial_reason(course, "add") == f"pyproject.toml [tool.pytest] {UNOFFICIAL}"
+
+
+def test_a_conftest_added_after_the_lock_makes_grades_unofficial(course_dir: Path) -> None:
+    _lock(course_dir)
+    course = Course(course_dir)
+    (course_dir / "tests/basics/conftest.py").write_text("def pytest_collection_modifyitems(items):\n    pass\n")
+    reason = unofficial_reason(course, "add")
+    assert reason == "tests/basics/conftest.py was added since the course was locked: this grade is unofficial"
+    (course_dir / "tests/basics/conftest.py").unlink()
+    (course_dir / "conftest.py").write_text("# a scratch conftest at the root\n")
+    assert unofficial_reason(course, "add").startswith("conftest.py was added")
+
+
+def test_a_scratch_python_file_added_to_the_root_keeps_grades_official(course_dir: Path) -> None:
+    # The grading child never has the course root on its path, so a new root module cannot reach it.
+    _lock(course_dir)
+    (course_dir / "random.py").write_text("raise RuntimeError('scratch')\n")
+    (course_dir / "pytest.ini").write_text("[pytest]\naddopts = -k nothing\n")
+    assert unofficial_reason(Course(course_dir), "add") is None
+
+
+def test_a_different_engine_makes_grades_unofficial(course_dir: Path, monkeypatch) -> None:
+    from retreat.grading import lock as lock_module
+
+    _lock(course_dir)
+    assert json.loads((course_dir / LOCK_FILE).read_text())["engine"] == {
+        lock_module.ENGINE_KEY: lock_module.engine_digest()}
+    monkeypatch.setattr(lock_module, "engine_digest", lambda: "0" * 64)
+    reason = unofficial_reason(Course(course_dir), "add")
+    assert reason == f"{lock_module.ENGINE_KEY} {UNOFFICIAL}"
+    r = invoke("dev", "lock", "--check")
+    assert r.exit_code == 1 and "engine" in r.output
+
+
+def test_engine_digest_covers_the_grading_code() -> None:
+    from retreat.grading import lock as lock_module
+
+    names = {p.relative_to(lock_module.ENGINE_ROOT).as_posix() for p in lock_module.engine_files()}
+    assert {"retreat/grading/plugin.py", "retreat/grading/runner.py", "retreat/grading/child.py",
+            "retreat/grading/supervisor.py", "retreat/grading/verdict.py", "retreat/loader.py",
+            "retreat/testing.py"} <= names
