@@ -130,7 +130,11 @@ def prepare(course: Course, ex: Exercise, fresh: bool = False) -> tuple[Path, bo
     path = scratch_file(course, ex)
     stub = fresh_stub(course, ex)
     if fresh or not path.is_file():
-        atomic_write(path, stub)
+        try:
+            atomic_write(path, stub)
+        except OSError as exc:
+            raise RetreatError(f"cannot write the review file {path} ({exc.strerror or exc}); "
+                               f"the state folder {course.state_dir} must be writable for a review") from None
         return path, True
     return path, is_stub(path, stub)
 

@@ -412,3 +412,13 @@ def test_a_long_command_writes_what_it_kept_once_the_database_is_free(tmp_path: 
     p.record_attempt("a", started=2.0, duration=1.0, passed=1, total=1, ok=True, file_hash=None, outcome="passed")
     assert [a.outcome for a in p.attempts("a")] == ["failed", "passed"]  # in the order they started
     assert told[-1].startswith("recorded the attempt at a (failed)") and not (tmp_path / pending.PENDING_NAME).exists()
+
+
+def test_a_review_that_cannot_write_its_scratch_file_is_one_line(course_dir: Path, hermetic: Path) -> None:
+    solve(course_dir, "01_add.py")
+    assert run_cli(course_dir, "check", "add").returncode == 0
+    (hermetic / "review").write_text("a file where the review folder goes")
+    r = run_cli(course_dir, "review", "add")
+    assert r.returncode == 1 and r.stdout == ""
+    one_clean_line(r.stderr, "cannot write the review file")
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr

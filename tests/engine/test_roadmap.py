@@ -127,9 +127,10 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(course_dir: Path, tmp_path: Path
     elif damage == "wrong shape":
         path.write_text(json.dumps(dict(saved, roadmap=[1, 2, 3])))
     else:
-        item = saved["roadmap"]["stages"][0]["items"][1]
+        damaged = json.loads(text)
+        item = damaged["roadmap"]["stages"][0]["items"][1]
         item.update(kind="lecture") if damage == "unknown kind" else item.update(grade="A")
-        path.write_text(json.dumps(saved))
+        path.write_text(json.dumps(damaged))
     roadmap = load_roadmap(course_dir, cache)
     assert roadmap.get("add").points == 10 and roadmap.get("add").kind == "exercise"
     assert json.loads(path.read_text()) == saved  # rebuilt
