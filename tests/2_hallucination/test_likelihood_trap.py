@@ -23,7 +23,7 @@ def seeded(seed):
 def test_distinct_n_on_small_examples():
     seq = [1, 2, 1, 2, 1, 2]
     for n, expected in [(1, 2 / 6), (2, 2 / 5), (3, 2 / 4)]:
-        assert_close(ex.distinct_n(seq, n), expected,
+        assert_close(ex.distinct_n(list(seq), n), expected,
                      f"distinct_{n} of 1 2 1 2 1 2 is (distinct {n}-grams) / (len - {n} + 1)")
     assert_close(ex.distinct_n(torch.tensor(seq), 2), 2 / 5, "distinct_n accepts a 1-D tensor")
     assert_close(ex.distinct_n([5, 6, 7, 8, 9], 3), 1.0, "no repeated 3-gram gives distinct_3 = 1")
@@ -33,11 +33,11 @@ def test_distinct_n_on_small_examples():
 
 def test_repetition_rate_on_small_examples():
     seq = [1, 2, 3, 1, 2, 3]
-    assert_close(ex.repetition_rate(seq), 3 / 5, "in 1 2 3 1 2 3 the last three tokens repeat "
+    assert_close(ex.repetition_rate(list(seq)), 3 / 5, "in 1 2 3 1 2 3 the last three tokens repeat "
                  "earlier ones: 3 of the 5 tokens after the first")
-    assert_close(ex.repetition_rate(seq, window=3), 3 / 5,
+    assert_close(ex.repetition_rate(list(seq), window=3), 3 / 5,
                  "with window=3, token t looks back at tokens t-3, t-2, t-1")
-    assert_close(ex.repetition_rate(seq, window=2), 0.0,
+    assert_close(ex.repetition_rate(list(seq), window=2), 0.0,
                  "with window=2, 1 2 3 1 2 3 has no repeat inside the window")
     assert_close(ex.repetition_rate(torch.tensor([4, 4, 4])), 1.0, "4 4 4 repeats every time")
 
@@ -50,7 +50,7 @@ def test_repetition_rate_matches_a_brute_force_count():
         for t in range(1, len(seq)):
             previous = {seq[s] for s in range(len(seq)) if t - window <= s < t}
             repeats += seq[t] in previous
-        assert_close(ex.repetition_rate(seq, window=window), repeats / 49,
+        assert_close(ex.repetition_rate(list(seq), window=window), repeats / 49,
                      f"repetition_rate(window={window}) on a random sequence")
 
 
@@ -101,14 +101,14 @@ def test_samples_never_leave_the_nucleus():
 def test_greedy_loops_and_nucleus_does_not():
     P = hw.loop_chain()
     greedy = ex.generate_markov(P.clone(), 10, 200, greedy=True)
-    assert ex.distinct_n(greedy, 4) < 0.1, "greedy decoding falls into the 4-token loop " \
-        f"(distinct_4 = {ex.distinct_n(greedy, 4):.3f})"
-    assert ex.repetition_rate(greedy) > 0.9, "greedy decoding repeats itself"
+    assert ex.distinct_n(greedy.clone(), 4) < 0.1, "greedy decoding falls into the 4-token loop " \
+        f"(distinct_4 = {ex.distinct_n(greedy.clone(), 4):.3f})"
+    assert ex.repetition_rate(greedy.clone()) > 0.9, "greedy decoding repeats itself"
     for seed in range(3):
         sample = ex.generate_markov(P.clone(), 10, 200, top_p=0.9, generator=seeded(seed))
-        assert ex.distinct_n(sample, 4) > 0.6, f"a nucleus sample (top_p=0.9, seed {seed}) does " \
-            f"not loop (distinct_4 = {ex.distinct_n(sample, 4):.3f})"
-        assert ex.mean_logprob(P.clone(), greedy) > ex.mean_logprob(P.clone(), sample) + 1.0, \
+        assert ex.distinct_n(sample.clone(), 4) > 0.6, f"a nucleus sample (top_p=0.9, seed {seed}) does " \
+            f"not loop (distinct_4 = {ex.distinct_n(sample.clone(), 4):.3f})"
+        assert ex.mean_logprob(P.clone(), greedy.clone()) > ex.mean_logprob(P.clone(), sample.clone()) + 1.0, \
             "the looping greedy text is far more likely under the model than a nucleus sample " \
             "(the likelihood trap)"
 

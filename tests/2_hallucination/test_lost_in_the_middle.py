@@ -68,7 +68,7 @@ def test_prompt_has_the_documented_format():
 def test_gold_fact_lands_at_each_slot_and_distractors_keep_their_order():
     facts = ["GOLD", "a", "b", "c", "d"]
     for p in range(len(facts)):
-        lines = ex.build_prompt(facts, p, "q").split("\n")[:-2]
+        lines = ex.build_prompt(list(facts), p, "q").split("\n")[:-2]
         docs = [line.split(": ", 1)[1] for line in lines]
         assert_equal(docs.index("GOLD"), p, f"the gold fact sits at slot {p} when gold_index={p}")
         assert_equal([d for d in docs if d != "GOLD"], ["a", "b", "c", "d"],
@@ -96,32 +96,32 @@ def test_position_blind_model_gives_a_flat_curve():
     model_fn = planted_model([1.0] * 5, 4)
     acc = ex.accuracy_by_position(model_fn, make_examples(4, 5))
     assert_close(acc, torch.ones(5), "a model that always finds the answer scores 1 at every slot")
-    assert_close(ex.u_score(acc), torch.tensor(0.0), "a flat curve has a u_score of 0")
+    assert_close(ex.u_score(acc.clone()), torch.tensor(0.0), "a flat curve has a u_score of 0")
 
 
 def test_answers_are_matched_ignoring_case():
     examples = [(["The capital is Paris.", "The river is the Seine."], "Capital?", "Paris")]
-    acc = ex.accuracy_by_position(lambda prompt: "the answer is PARIS", examples)
+    acc = ex.accuracy_by_position(lambda prompt: "the answer is PARIS", copy.deepcopy(examples))
     assert_close(acc, torch.ones(2), "an output containing the answer in another case is correct")
-    acc = ex.accuracy_by_position(lambda prompt: "Lyon", examples)
+    acc = ex.accuracy_by_position(lambda prompt: "Lyon", copy.deepcopy(examples))
     assert_close(acc, torch.zeros(2), "an output without the answer is wrong")
 
 
 def test_u_score_closed_form():
     acc = torch.tensor([0.8, 0.5, 0.3, 0.6, 0.9])
-    assert_close(ex.u_score(acc), torch.tensor(0.85 - 0.3),
+    assert_close(ex.u_score(acc.clone()), torch.tensor(0.85 - 0.3),
                  "u_score = mean of the two ends minus the lowest middle accuracy")
     low_start = torch.tensor([0.1, 0.5, 0.4, 0.6, 0.7])
-    assert_close(ex.u_score(low_start), torch.tensor(0.0),
+    assert_close(ex.u_score(low_start.clone()), torch.tensor(0.0),
                  "u_score takes the minimum over the middle slots only (not the ends)")
 
 
 def test_u_score_is_symmetric_and_shift_invariant():
     acc = torch.tensor([0.7, 0.4, 0.2, 0.5, 0.6, 0.65])
-    assert_close(ex.u_score(acc.flip(0)), ex.u_score(acc), "reversing the curve keeps its u_score")
-    assert_close(ex.u_score(acc - 0.1), ex.u_score(acc), "lowering every slot equally keeps its u_score")
+    assert_close(ex.u_score(acc.flip(0)), ex.u_score(acc.clone()), "reversing the curve keeps its u_score")
+    assert_close(ex.u_score(acc - 0.1), ex.u_score(acc.clone()), "lowering every slot equally keeps its u_score")
     hump = torch.tensor([0.2, 0.6, 0.9, 0.5, 0.1])
-    assert ex.u_score(hump) < 0, "a hump-shaped curve (middle best) has a negative u_score"
+    assert ex.u_score(hump.clone()) < 0, "a hump-shaped curve (middle best) has a negative u_score"
 
 
 # ---- shuffled distractors ----------------------------------------------------------------------
