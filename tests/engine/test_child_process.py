@@ -199,6 +199,18 @@ def test_check_device_cuda_without_cuda_is_one_line(course_dir: Path) -> None:
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_cuda_initialises_in_the_grading_child(course_dir: Path) -> None:
+    """On a GPU machine (docs/guide/getting-started.md): CUDA starts under the check's memory cap."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA here: run this on a GPU machine")
+    write_exercise(course_dir, "01_add.py", "import torch\n\ndef add(a, b):\n"
+                                            "    return int(torch.tensor([a, b], device='cuda').sum().item())\n")
+    v = grade(course_dir, "add", extra_env={env.DEVICE: "cuda"})
+    assert v.ok, v.problem or v.tests
+
+
 SUPERVISE_A_FORK = textwrap.dedent("""\
     # A warm process (the grading server) running one check in a fork, with the engine's functions.
     import os, sys, time
