@@ -31,8 +31,10 @@ class StubError(UsageProblem):
     pass
 
 
-def make_stub(solution_text: str, source: str = "solution") -> str:
-    """The stub for a solution: each `### TODO:` ... `### END` block becomes a TODO and a raise."""
+def make_stub(solution_text: str, source: str = "solution", *, challenge: bool = False) -> str:
+    """The stub for a solution: each `### TODO:` ... `### END` block becomes a TODO and a raise.
+
+    With `challenge`, the TODO's step-by-step text is left out: a bare `# TODO` (challenge mode)."""
     out: list[str] = []
     lines = solution_text.splitlines()
     i, blocks = 0, 0
@@ -60,8 +62,11 @@ def make_stub(solution_text: str, source: str = "solution") -> str:
             i += 1
         if i == len(lines):
             raise StubError(f"{source}:{start + 1}: '### TODO:' block has no '### END'")
-        out.append(f"{indent}# TODO: {todo[0]}")
-        out.extend(f"{indent}#       {t}" for t in todo[1:])
+        if challenge:
+            out.append(f"{indent}# TODO")
+        else:
+            out.append(f"{indent}# TODO: {todo[0]}")
+            out.extend(f"{indent}#       {t}" for t in todo[1:])
         out.extend(f"{indent}{c}" for c in stub_code) if stub_code else out.append(
             f"{indent}raise NotImplementedError")
         blocks += 1

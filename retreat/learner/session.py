@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from retreat.authoring.challenge import challenge_hints, challenge_on, is_stub, stub_for
 from retreat.course import Course
 from retreat.errors import RetreatError, UsageProblem
 from retreat.files import atomic_write, stamped_path
 from retreat.learner import plan
 from retreat.learner.progress import Progress
-from retreat.markers import clean_solution, make_stub
+from retreat.markers import clean_solution
 from retreat.roadmap import Exercise, Reading
 
 
@@ -26,10 +27,11 @@ def default_exercise(course: Course, progress: Progress) -> Exercise:
 def reveal_hint(course: Course, progress: Progress, item_id: str) -> tuple[list[str], bool]:
     """Reveal one more hint; return the hints shown so far and whether that was the last."""
     ex = course.exercise(item_id)
-    if not ex.hints:
+    hints = challenge_hints(ex.hints) if challenge_on(course) else list(ex.hints)
+    if not hints:
         raise RetreatError(f"{item_id} has no hints; the notes page may help ('retreat docs serve')")
-    shown = progress.next_hint(ex.id, len(ex.hints))
-    return list(ex.hints[:shown]), shown == len(ex.hints)
+    shown = progress.next_hint(ex.id, len(hints))
+    return hints[:shown], shown == len(hints)
 
 
 def solution_text(course: Course, progress: Progress, item_id: str, force: bool) -> str:
@@ -41,10 +43,11 @@ def solution_text(course: Course, progress: Progress, item_id: str, force: bool)
 
 
 def reset_exercise(course: Course, item_id: str) -> Path | None:
-    """Write the pristine stub back; the learner's version is kept under the state folder."""
+    """Write the pristine stub back (the challenge stub in challenge mode); the learner's version is
+    kept under the state folder."""
     ex = course.exercise(item_id)
     target = course.learner_file(ex)
-    stub = make_stub(course.solution_file(ex).read_text(encoding="utf-8"), ex.solution)
+    stub = stub_for(course, ex)
     backup = None
     if target.is_file():
         if is_stub(target, stub):
@@ -63,17 +66,6 @@ def reset_exercise(course: Course, item_id: str) -> Path | None:
         raise RetreatError(f"could not write the stub to {ex.exercise} ({exc.strerror or exc}); "
                            + (f"your version is also in {backup}" if backup else "the file is as it was")) from None
     return backup
-
-
-def is_stub(path: Path, stub: str) -> bool:
-    """Whether a learner's file still holds `stub`, read as Python reads it (an editor that saved it
-    with CRLF or a BOM changed nothing); an unreadable file is not the stub."""
-    from retreat.source import SourceError, read_source
-
-    try:
-        return read_source(path) == stub
-    except (OSError, SourceError):
-        return False
 
 
 def mark(course: Course, progress: Progress, item_id: str, status: str | None) -> None:

@@ -7,6 +7,7 @@ skip: [attention-paper]               # course items you skip: they unlock what 
 optional: [lora]                      # items that no longer block others or count
 order:                                # within a stage: these first, in this order, then the rest
   build-an-llm: [bpe, causal-attention]
+challenge: true                       # stubs without the TODO steps, no hint that gives code away
 add:                                  # your own readings and exercises, in the roadmap's item format
   build-an-llm:
     - {id: my-kv-post, kind: reading, title: "A post on KV caches", url: "https://...", requires: [gpt-model]}
@@ -28,7 +29,7 @@ from retreat.roadmap.model import FORMAT_VERSION, CourseInfo, Item, Roadmap
 from retreat.roadmap.validate import YamlDoc, check_format_version, check_graph, load_items, validate
 
 OVERLAY_FILE = "my-roadmap.yaml"  # the learner's own additions, skips, order and pace
-KEYS = ("format_version", "pace", "skip", "optional", "order", "add")
+KEYS = ("format_version", "pace", "skip", "optional", "order", "add", "challenge")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def apply_overlay(root: Path, roadmap: Roadmap, located: list, filename: str = O
     if unknown:
         raise doc.fail((unknown[0],), str(unknown[0]), f"unknown field (expected {', '.join(KEYS)})")
 
+    if data.get("challenge") is not None and not isinstance(data["challenge"], bool):
+        raise doc.fail(("challenge",), "challenge", "expected true or false")
     stages = {s.id: list(s.items) for s in roadmap.stages}
     added = _add(root, doc, data.get("add"), stages, check_files)
     check_graph(located + added, root, check_files)
