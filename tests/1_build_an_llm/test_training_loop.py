@@ -118,6 +118,9 @@ def test_evaluate_runs_in_eval_mode_without_gradients():
     assert not any(training for training, _ in model.seen), "evaluate runs the model in eval mode (dropout off)"
     assert not any(grad for _, grad in model.seen), "evaluate runs under torch.no_grad()"
     assert model.training, "evaluate puts the model back in training mode when it was training"
+    assert torch.is_grad_enabled(), (
+        "evaluate leaves autograd on for the code after it (a `with torch.no_grad():` block, not "
+        "torch.set_grad_enabled(False) for good)")
 
 
 def test_evaluate_is_deterministic_and_leaves_the_model_alone():
