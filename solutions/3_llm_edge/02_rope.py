@@ -1,4 +1,4 @@
-"""Rotary position embeddings (RoPE), in the half-split layout that Llama uses.
+"""Rotary position embeddings (RoPE), in the half-split layout of HuggingFace's Llama.
 
 Instead of adding a position vector to the token embedding, RoPE rotates the query and key of
 every head by an angle proportional to the token's position. Split a head vector of size D into
@@ -10,15 +10,25 @@ so the first pairs spin fast and the last ones slowly. Because a rotation by m*t
 by the inverse rotation of n*theta is a rotation by (m - n)*theta, the score q_m . k_n depends on
 the positions only through the offset m - n.
 
-Layout (as in Llama and HuggingFace): pair i is made of coordinates i and i + D/2, the "first
-half" and the "second half" of the vector, NOT neighbours 2i and 2i+1. The rotation is then
+Layout. Which coordinates form a pair is a convention, and a checkpoint is tied to one:
 
-    rope(x) = x * cos + rotate_half(x) * sin,     rotate_half([x1, x2]) = [-x2, x1]
+- Meta's reference Llama code (and RoFormer) pairs neighbours (2i, 2i+1): it views the head
+  vector as D/2 complex numbers x_{2i} + j x_{2i+1} and multiplies them by exp(j m theta_i).
+- HuggingFace's Llama pairs coordinate i with i + D/2, the "first half" with the "second half":
 
-where cos and sin hold each angle twice: cos[..., i] == cos[..., i + D/2] == cos(m * theta_i).
+      rope(x) = x * cos + rotate_half(x) * sin,     rotate_half([x1, x2]) = [-x2, x1]
 
-Your task: write rope_cos_sin, rotate_half and apply_rope. RoPE is applied to queries and keys,
-never to values.
+  where cos and sin hold each angle twice: cos[..., i] == cos[..., i + D/2] == cos(m * theta_i).
+
+Both compute the same attention scores because HuggingFace's conversion script permutes the rows
+of W_q and W_k inside every head: rows 0, 2, 4, ... (the first coordinates of Meta's pairs) become
+the first half and rows 1, 3, 5, ... the second half, so Meta's pair (2i, 2i+1) lands on (i, i + D/2).
+A permutation applied to both q and k leaves every dot product q . k unchanged, and after it
+each pair is rotated by the same angle as before. This exercise (and the capstone) uses the
+half-split layout, so HuggingFace checkpoints load as they are.
+
+Your task: write rope_cos_sin, rotate_half, apply_rope and permute_for_half_split. RoPE is
+applied to queries and keys, never to values.
 """
 
 import torch
@@ -64,4 +74,22 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, 1, T, D)
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     return x * cos + rotate_half(x) * sin
+    ### END
+
+
+def permute_for_half_split(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Reorder the rows of a projection trained with Meta's neighbour pairs for the half-split layout.
+
+    w: (n_heads * head_dim, d_in), the weight of q_proj or k_proj (k_proj with n_kv_heads heads),
+    rows grouped by head. Within every head, rows 0, 2, 4, ..., head_dim - 2 come first, then rows
+    1, 3, 5, ..., head_dim - 1; the heads stay in their order. Returns a new tensor of w's shape;
+    w is left unchanged. With it, half-split RoPE on x @ permuted.T gives the same attention scores
+    as neighbour-pair RoPE on x @ w.T. (Never apply it to v_proj: values are not rotated.)
+    """
+    ### TODO: view w as (n_heads, head_dim, d_in); index the head_dim axis with the even indices
+    ###       followed by the odd ones (torch.arange(0, head_dim, 2) and torch.arange(1, head_dim, 2));
+    ###       reshape back to w's shape.
+    head_dim = w.shape[0] // n_heads
+    order = torch.cat([torch.arange(0, head_dim, 2), torch.arange(1, head_dim, 2)])  # (head_dim,)
+    return w.reshape(n_heads, head_dim, -1)[:, order].reshape(w.shape)
     ### END

@@ -93,3 +93,31 @@ def test_linear_cos_sin_equal_rope_at_squeezed_positions():
     cos, sin = rope.rope_cos_sin(position_ids / factor, head_dim, base)
     assert_close(cos, cos_hf, "HF linear rope equals course RoPE at positions / factor", atol=1e-5, rtol=1e-5)
     assert_close(sin, sin_hf, "HF linear rope equals course RoPE at positions / factor", atol=1e-5, rtol=1e-5)
+
+
+def test_permuted_weights_with_hf_rotary_give_meta_scores():
+    # Meta's reference code rotates neighbour pairs (2i, 2i+1) as complex numbers; HF rotates halves
+    # with apply_rotary_pos_emb on weights permuted by the conversion script. Scores must agree.
+    head_dim, base, H, T, d_in = 16, 10000.0, 4, 11, 40
+    x = torch.randn(2, T, d_in, dtype=torch.float64)
+    w_q, w_k = torch.randn(2, H * head_dim, d_in, dtype=torch.float64)
+    positions = torch.arange(T)
+
+    def heads(t):
+        return t.view(2, T, H, head_dim).transpose(1, 2)
+
+    theta = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    freqs = torch.polar(torch.ones(T, head_dim // 2, dtype=torch.float64), positions[:, None] * theta)
+
+    def meta_rotate(t):
+        z = torch.view_as_complex(t.reshape(*t.shape[:-1], head_dim // 2, 2).contiguous()) * freqs
+        return torch.view_as_real(z).flatten(-2)
+
+    q_meta, k_meta = meta_rotate(heads(x @ w_q.T)), meta_rotate(heads(x @ w_k.T))
+    cos_hf, sin_hf = hf_cos_sin(llama_config(head_dim, base), positions[None])
+    q_hf, k_hf = modeling_llama.apply_rotary_pos_emb(heads(x @ rope.permute_for_half_split(w_q, H).T),
+                                                     heads(x @ rope.permute_for_half_split(w_k, H).T),
+                                                     cos_hf.double(), sin_hf.double())
+    assert_close(q_hf @ k_hf.transpose(-2, -1), q_meta @ k_meta.transpose(-2, -1),
+                 "HF's apply_rotary_pos_emb on permute_for_half_split weights gives Meta's attention scores "
+                 "(HF's tables are float32)", atol=1e-4, rtol=1e-5)
