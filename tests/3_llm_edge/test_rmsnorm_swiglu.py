@@ -1,4 +1,5 @@
-"""Checks for rmsnorm-swiglu."""
+"""Checks for rmsnorm-swiglu. The learner's code always gets clones of the inputs; the expected
+values are computed from the untouched originals."""
 
 import torch
 import torch.nn as nn
@@ -15,6 +16,12 @@ def reference_rmsnorm(dim, weight):
     with torch.no_grad():
         ref.weight.copy_(weight)
     return ref
+
+
+def half_precision_reference(x, weight, eps=1e-6):
+    """HuggingFace's recipe: normalise in float32, cast back to x.dtype, then multiply by weight."""
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype) * weight
 
 
 # ---- RMSNorm -----------------------------------------------------------------------------------
@@ -34,7 +41,7 @@ def test_rmsnorm_matches_torch_rmsnorm():
     ref = reference_rmsnorm(16, norm.weight.detach())
     for shape in [(16,), (5, 16), (2, 7, 16)]:
         x = torch.randn(shape) * 3
-        assert_close(norm(x), ref(x), f"RMSNorm matches nn.RMSNorm(dim, eps=1e-6) on shape {shape}")
+        assert_close(norm(x.clone()), ref(x), f"RMSNorm matches nn.RMSNorm(dim, eps=1e-6) on shape {shape}")
 
 
 def test_rmsnorm_eps_is_inside_the_square_root():
@@ -42,7 +49,7 @@ def test_rmsnorm_eps_is_inside_the_square_root():
     norm = ex.RMSNorm(8)
     ref = reference_rmsnorm(8, torch.ones(8))
     x = torch.randn(4, 8) * 1e-3
-    assert_close(norm(x), ref(x), "RMSNorm adds eps to mean(x**2) before the square root")
+    assert_close(norm(x.clone()), ref(x), "RMSNorm adds eps to mean(x**2) before the square root")
 
 
 def test_rmsnorm_output_has_unit_rms():
@@ -58,7 +65,7 @@ def test_rmsnorm_ignores_the_scale_of_its_input():
     with torch.no_grad():
         norm.weight.copy_(torch.randn(10))
     x = torch.randn(3, 10)
-    assert_close(norm(7.0 * x), norm(x), "RMSNorm(c * x) equals RMSNorm(x) for c > 0",
+    assert_close(norm(7.0 * x), norm(x.clone()), "RMSNorm(c * x) equals RMSNorm(x) for c > 0",
                  atol=1e-5, rtol=1e-5)
 
 
@@ -67,7 +74,48 @@ def test_rmsnorm_does_not_subtract_the_mean():
     norm = ex.RMSNorm(6)
     ref = reference_rmsnorm(6, torch.ones(6))
     x = torch.randn(2, 6) + 5.0
-    assert_close(norm(x), ref(x), "RMSNorm keeps the mean of x (it is not LayerNorm)")
+    assert_close(norm(x.clone()), ref(x), "RMSNorm keeps the mean of x (it is not LayerNorm)")
+
+
+def test_rmsnorm_leaves_its_input_unchanged():
+    # In a Llama layer the same x feeds the norm and the residual: h = x + attn(norm(x)).
+    norm = ex.RMSNorm(8)
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.randn(3, 8).to(dtype)
+        given = x.clone()
+        norm.to(dtype)(given)
+        assert_equal(given, x, f"RMSNorm never writes into its input ({dtype}; for float32, "
+                     "x.float() is x itself, so an in-place op on it changes the caller's tensor)")
+
+
+def test_rmsnorm_in_bfloat16_computes_in_float32_and_returns_bfloat16():
+    norm = ex.RMSNorm(64)
+    with torch.no_grad():
+        norm.weight.copy_(torch.rand(64) + 0.5)
+    norm = norm.to(torch.bfloat16)  # as a checkpoint loaded in bfloat16: weight is bfloat16 too
+    x = (torch.randn(4, 7, 64) * 3).to(torch.bfloat16)
+    out = norm(x.clone())
+    assert out.dtype == torch.bfloat16, \
+        f"a bfloat16 RMSNorm on bfloat16 input returns bfloat16 (cast back to x.dtype), got {out.dtype}"
+    # Multiplying by weight before or after the cast differs by one rounding: both are accepted.
+    assert_close(out.float(), half_precision_reference(x, norm.weight.detach()).float(),
+                 "bfloat16 RMSNorm equals: normalise in float32, cast to bfloat16, times weight",
+                 atol=1e-2, rtol=1.6e-2)
+
+
+def test_rmsnorm_in_float16_survives_large_and_tiny_inputs():
+    # float16: 300**2 overflows to inf and (1e-4)**2 flushes to 0 unless the statistic is float32.
+    norm = ex.RMSNorm(16).to(torch.float16)
+    x = torch.stack([torch.randn(16) * 300, torch.randn(16) * 1e-4, torch.randn(16)]).to(torch.float16)
+    out = norm(x.clone())
+    assert out.dtype == torch.float16, f"a float16 RMSNorm on float16 input returns float16, got {out.dtype}"
+    assert torch.isfinite(out).all(), "float16 RMSNorm stays finite for |x| around 300 (square in float32)"
+    expected = half_precision_reference(x, norm.weight.detach())
+    for row, what in enumerate(["|x| ~ 300 (x**2 overflows float16)", "|x| ~ 1e-4 (x**2 underflows float16)",
+                                "|x| ~ 1"]):
+        assert_close(out[row].float(), expected[row].float(),
+                     f"float16 RMSNorm on inputs with {what} equals the float32 computation cast to float16",
+                     atol=2e-3, rtol=2e-3)
 
 
 def test_rmsnorm_gradients_match_torch():
@@ -105,7 +153,7 @@ def test_swiglu_matches_the_formula():
     x = torch.randn(2, 5, 12)
     wg, wu, wd = mlp.gate_proj.weight, mlp.up_proj.weight, mlp.down_proj.weight
     expected = (F.silu(x @ wg.T) * (x @ wu.T)) @ wd.T
-    assert_close(mlp(x), expected, "SwiGLU(x) equals down_proj(silu(gate_proj(x)) * up_proj(x))")
+    assert_close(mlp(x.clone()), expected, "SwiGLU(x) equals down_proj(silu(gate_proj(x)) * up_proj(x))")
 
 
 def test_swiglu_a_closed_gate_gives_zero():
@@ -121,5 +169,5 @@ def test_swiglu_acts_on_each_position_separately():
     mlp = ex.SwiGLU(8, 16)
     x = torch.randn(1, 6, 8)
     perm = torch.tensor([3, 0, 5, 1, 4, 2])
-    assert_close(mlp(x[:, perm]), mlp(x)[:, perm],
+    assert_close(mlp(x[:, perm]), mlp(x.clone())[:, perm],
                  "SwiGLU is position-wise: shuffling the tokens shuffles the outputs the same way")
