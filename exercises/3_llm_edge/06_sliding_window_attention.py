@@ -5,7 +5,8 @@ with the sequence. Sliding-window attention (Longformer, Mistral 7B) keeps only 
 
     query q may attend to key kv   if and only if   q - window < kv <= q
 
-so every query sees at most `window` keys (itself included). Information still travels further
+so every query sees at most `window` keys, itself included: `window` is the number of most
+recent keys a query sees (the same meaning in attention-sinks). Information still travels further
 than the window: after L layers a token can be influenced by tokens up to L * (window - 1) back.
 
 Because nothing older than window - 1 tokens is ever read again, a long prompt can be processed

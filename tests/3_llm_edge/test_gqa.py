@@ -1,4 +1,5 @@
-"""Checks for gqa."""
+"""Checks for gqa. The learner's code always gets clones of the inputs; the expected values are
+computed from the untouched originals."""
 
 import math
 
@@ -28,7 +29,7 @@ def sdpa_reference(attn, x):
 def test_repeat_kv_matches_repeat_interleave():
     x = torch.randn(2, 3, 5, 4)
     for n_rep in [1, 2, 4]:
-        out = ex.repeat_kv(x, n_rep)
+        out = ex.repeat_kv(x.clone(), n_rep)
         assert_equal(out, x.repeat_interleave(n_rep, dim=1),
                      f"repeat_kv(x, {n_rep}) repeats each head {n_rep} times in a row")
 
@@ -63,7 +64,7 @@ def test_matches_pytorch_sdpa_with_enable_gqa():
     x = torch.randn(2, 9, 32)
     for n_kv in [1, 2, 4, 8]:
         attn = ex.GroupedQueryAttention(d_model=32, n_heads=8, n_kv_heads=n_kv)
-        assert_close(attn(x), sdpa_reference(attn, x),
+        assert_close(attn(x.clone()), sdpa_reference(attn, x),
                      f"with 8 query heads and {n_kv} kv heads, output matches "
                      "F.scaled_dot_product_attention(is_causal=True, enable_gqa=True)",
                      atol=1e-5, rtol=1e-4)
@@ -80,7 +81,7 @@ def test_g_equal_h_is_multi_head_attention():
     x = torch.randn(2, T, d)
     future = torch.ones(T, T, dtype=torch.bool).triu(1)
     expected, _ = mha(x, x, x, attn_mask=future, need_weights=False)
-    assert_close(attn(x), expected, "with n_kv_heads == n_heads it equals nn.MultiheadAttention",
+    assert_close(attn(x.clone()), expected, "with n_kv_heads == n_heads it equals nn.MultiheadAttention",
                  atol=1e-5, rtol=1e-4)
 
 
@@ -98,7 +99,7 @@ def test_g_equal_one_is_multi_query_attention():
         scores = (q[:, :, h] @ k.transpose(1, 2) / math.sqrt(hs)).masked_fill(future, float("-inf"))
         heads.append(torch.softmax(scores, dim=-1) @ v)  # every head reads the same k and v
     expected = torch.cat(heads, dim=-1) @ attn.o_proj.weight.T
-    assert_close(attn(x), expected, "with n_kv_heads == 1 every query head shares one key/value head",
+    assert_close(attn(x.clone()), expected, "with n_kv_heads == 1 every query head shares one key/value head",
                  atol=1e-5, rtol=1e-4)
 
 
@@ -108,7 +109,7 @@ def test_future_tokens_do_not_leak():
     t = 5
     x2 = x.clone()
     x2[:, t:] = torch.randn(1, 8 - t, 16)
-    assert_close(attn(x2)[:, :t], attn(x)[:, :t],
+    assert_close(attn(x2)[:, :t], attn(x.clone())[:, :t],
                  f"changing tokens {t} and later never changes the outputs before position {t}")
 
 

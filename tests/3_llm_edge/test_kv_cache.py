@@ -1,4 +1,5 @@
-"""Checks for kv-cache."""
+"""Checks for kv-cache. The learner's code always gets clones of the inputs; the expected values are
+computed from the untouched originals."""
 
 import math
 
@@ -77,11 +78,11 @@ def test_an_empty_cache_has_length_zero():
 def test_update_appends_along_the_sequence_axis():
     cache = ex.KVCache()
     k1, v1 = torch.randn(2, 2, 3, 4, 5).unbind(0)  # (B=2, G=3, t=4, hs=5)
-    k_all, v_all = cache.update(0, k1, v1)
+    k_all, v_all = cache.update(0, k1.clone(), v1.clone())
     assert_equal(k_all, k1, "the first update returns the keys it was given")
     assert_equal(v_all, v1, "the first update returns the values it was given")
     k2, v2 = torch.randn(2, 2, 3, 1, 5).unbind(0)
-    k_all, v_all = cache.update(0, k2, v2)
+    k_all, v_all = cache.update(0, k2.clone(), v2.clone())
     assert_equal(k_all, torch.cat([k1, k2], dim=2), "update returns old keys then new keys, along axis -2")
     assert_equal(v_all, torch.cat([v1, v2], dim=2), "update returns old values then new values")
     assert cache.length == 5, "after 4 then 1 tokens the cache length is 5"
@@ -91,11 +92,11 @@ def test_layers_have_their_own_entries():
     cache = ex.KVCache()
     kv = {i: torch.randn(2, 1, 2, 3, 4).unbind(0) for i in range(3)}
     for i in range(3):
-        cache.update(i, *kv[i])
+        cache.update(i, kv[i][0].clone(), kv[i][1].clone())
     assert cache.length == 3, "three layers of 3 tokens each: length counts tokens (3), not layers"
     new = {i: torch.randn(2, 1, 2, 1, 4).unbind(0) for i in range(3)}
     for i in range(3):
-        k_all, v_all = cache.update(i, *new[i])
+        k_all, v_all = cache.update(i, new[i][0].clone(), new[i][1].clone())
         assert_equal(k_all, torch.cat([kv[i][0], new[i][0]], dim=2),
                      f"layer {i} gets back its own keys, not another layer's")
         assert_equal(v_all, torch.cat([kv[i][1], new[i][1]], dim=2),
@@ -140,7 +141,7 @@ def test_cache_size_formula_matches_a_real_cache():
 def test_uncached_generate_is_greedy():
     model = tiny_model()
     ids = torch.randint(0, 40, (2, 5))
-    out = ex.generate(model, ids, max_new_tokens=8, use_cache=False)
+    out = ex.generate(model, ids.clone(), max_new_tokens=8, use_cache=False)
     assert_equal(out, greedy_reference(model, ids, 8),
                  "without the cache, generate appends argmax(logits[:, -1]) at every step")
 
@@ -148,8 +149,8 @@ def test_uncached_generate_is_greedy():
 def test_cached_generation_equals_uncached():
     model = tiny_model()
     ids = torch.randint(0, 40, (3, 6))
-    slow = ex.generate(model, ids, max_new_tokens=20, use_cache=False)
-    fast = ex.generate(model, ids, max_new_tokens=20, use_cache=True)
+    slow = ex.generate(model, ids.clone(), max_new_tokens=20, use_cache=False)
+    fast = ex.generate(model, ids.clone(), max_new_tokens=20, use_cache=True)
     assert tuple(fast.shape) == (3, 26), "generate returns (B, T + max_new_tokens)"
     assert_equal(fast[:, :6], ids, "the output starts with the prompt")
     assert torch.equal(fast, slow), "cached generation produces exactly the tokens of uncached generation"
