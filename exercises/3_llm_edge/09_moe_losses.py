@@ -3,17 +3,20 @@
 A router left alone tends to collapse: a few experts get most tokens, learn faster, and attract
 even more tokens. Two small losses, added to the language-model loss with small weights, push back:
 
-- the load-balancing loss (Switch Transformers, arXiv 2101.03961, in the top-k form Mixtral uses):
-  with f_e the fraction of tokens whose top-k includes expert e and P_e the mean router
-  probability of expert e,
+- the load-balancing loss of Switch Transformers (arXiv 2101.03961, section 2.2, equation 4),
+  in the top-k form HuggingFace's Mixtral implementation applies (its load_balancing_loss_func;
+  the Mixtral paper, arXiv 2401.04088, describes no balancing loss). With f_e the fraction of
+  tokens whose top-k includes expert e and P_e the mean router probability of expert e,
 
       load_balancing_loss = E * sum_e f_e * P_e
 
-  It equals top_k when the router is perfectly balanced and grows towards E as the router
-  collapses onto a few experts. Gradients flow through P (f is a count).
+  Switch routes each token to one expert (k = 1), so there sum_e f_e = 1; counting all k picks
+  makes sum_e f_e = top_k. The loss equals top_k when the router is perfectly balanced and grows
+  towards E as the router collapses onto a few experts. Gradients flow through P (f is a count).
+  This is the one formula the tests pin: not divided by top_k, P over all experts.
 
-- the router z-loss (ST-MoE, arXiv 2202.08906): the mean over tokens of logsumexp(logits)^2,
-  which keeps router logits small so the softmax stays numerically tame.
+- the router z-loss (ST-MoE, arXiv 2202.08906, section 3.3, equation 5): the mean over tokens
+  of logsumexp(logits)^2, which keeps router logits small so the softmax stays numerically tame.
 
 Both take router logits of shape (..., n_experts): every leading dimension counts as a token.
 """
@@ -22,7 +25,8 @@ import torch
 
 
 def load_balancing_loss(router_logits: torch.Tensor, n_experts: int, top_k: int) -> torch.Tensor:
-    """Mixtral's load-balancing loss, a scalar: n_experts * sum_e f_e * P_e.
+    """Switch Transformers' load-balancing loss in HuggingFace's top-k form, a scalar:
+    n_experts * sum_e f_e * P_e.
 
     router_logits: (..., n_experts), the gate's raw scores for each token.
     f_e: the fraction of tokens that picked expert e among their top_k (so sum_e f_e == top_k).
