@@ -1,4 +1,6 @@
-"""Checks for infini-attention: compressive memory, its update rules, and the gated attention."""
+"""Checks for infini-attention: compressive memory, its update rules, and the gated attention. The
+learner's code always gets clones of the inputs; the expected values are computed from the untouched
+originals."""
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +32,10 @@ def make(update="linear", beta=None, seed=0):
     return m, x
 
 
+def clones(*tensors):
+    return [t.clone() for t in tensors]
+
+
 def segment_mask(T, L):
     """Causal inside each segment, nothing across segments."""
     i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
@@ -46,10 +52,10 @@ def test_one_stored_pair_is_retrieved_exactly():
     g = torch.Generator().manual_seed(1)
     k, v = torch.randn(2, 1, 1, 1, 4, generator=g)  # one token: (B=1, H=1, L=1, D=4)
     M0, z0 = torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4)
-    M, z = ex.memory_update(M0, z0, sigma(k), v, "linear")
+    M, z = ex.memory_update(*clones(M0, z0, sigma(k), v), "linear")
     assert_close(M, sigma(k).transpose(-2, -1) @ v, "writing one token stores sigma(k)^T v")
     assert_close(z, sigma(k).sum(-2), "writing one token adds sigma(k) to the normaliser")
-    assert_close(ex.memory_retrieve(sigma(k), M, z), v, "reading with the stored key returns its value")
+    assert_close(ex.memory_retrieve(*clones(sigma(k), M, z)), v, "reading with the stored key returns its value")
 
 
 def test_empty_memory_reads_zero():
@@ -63,11 +69,11 @@ def test_delta_update_is_a_no_op_on_already_stored_values():
     k1, v1 = torch.randn(2, 2, 3, 5, 4, generator=g)
     M, z = ex.memory_update(torch.zeros(2, 3, 4, 4), torch.zeros(2, 3, 4), sigma(k1), v1, "linear")
     k2 = torch.randn(2, 3, 7, 4, generator=g)
-    stored = ex.memory_retrieve(sigma(k2), M, z)  # what the memory already returns for k2
-    M2, z2 = ex.memory_update(M, z, sigma(k2), stored, "delta")
+    stored = ex.memory_retrieve(*clones(sigma(k2), M, z))  # what the memory already returns for k2
+    M2, z2 = ex.memory_update(*clones(M, z, sigma(k2), stored), "delta")
     assert_close(M2, M, "the delta rule leaves M unchanged when writing values the memory already returns")
     assert_close(z2, z + sigma(k2).sum(-2), "the normaliser still counts the new keys")
-    M3, _ = ex.memory_update(M, z, sigma(k2), stored, "linear")
+    M3, _ = ex.memory_update(*clones(M, z, sigma(k2), stored), "linear")
     assert not torch.allclose(M3, M), "the linear rule, unlike delta, adds the values again"
 
 
@@ -75,14 +81,14 @@ def test_delta_equals_linear_on_an_empty_memory():
     g = torch.Generator().manual_seed(3)
     k, v = torch.randn(2, 1, 2, 6, 4, generator=g)
     empty = (torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4))
-    lin = ex.memory_update(*empty, sigma(k), v, "linear")
-    delta = ex.memory_update(*empty, sigma(k), v, "delta")
+    lin = ex.memory_update(*clones(*empty, sigma(k), v), "linear")
+    delta = ex.memory_update(*clones(*empty, sigma(k), v), "delta")
     assert_close(delta[0], lin[0], "on an empty memory the delta rule stores the same as the linear rule")
 
 
 def test_linear_memory_equals_sigma_k_transpose_v_over_all_segments():
     m, x = make("linear")
-    y, (M, z) = m(x)
+    y, (M, z) = m(x.clone())
     k, v = heads(m.k_proj(x)), heads(m.v_proj(x))
     assert_close(M, sigma(k).transpose(-2, -1) @ v, "linear memory after the sequence equals "
                  "sigma(K)^T V summed over every token of every segment", atol=1e-4, rtol=1e-4)
@@ -105,7 +111,7 @@ def test_closed_gate_is_attention_within_segments():
     q, k, v = heads(m.q_proj(x)), heads(m.k_proj(x)), heads(m.v_proj(x))
     local = F.scaled_dot_product_attention(q, k, v, attn_mask=segment_mask(T, L))
     expected = m.o_proj(local.transpose(1, 2).reshape(B, T, C))
-    assert_close(m(x)[0], expected, "with the gate closed (sigmoid(beta) = 0) the output is causal "
+    assert_close(m(x.clone())[0], expected, "with the gate closed (sigmoid(beta) = 0) the output is causal "
                  "attention inside each segment, nothing across segments", atol=1e-5, rtol=1e-4)
 
 
@@ -120,7 +126,7 @@ def test_open_gate_reads_the_memory_of_earlier_segments():
         sq = sigma(q[:, :, s : s + L])
         out[:, :, s : s + L] = (sq @ M) / (sq @ z.unsqueeze(-1)).clamp_min(1e-6)
     expected = m.o_proj(out.transpose(1, 2).reshape(B, T, C))
-    assert_close(m(x)[0], expected, "with the gate open (sigmoid(beta) = 1) each segment reads "
+    assert_close(m(x.clone())[0], expected, "with the gate open (sigmoid(beta) = 1) each segment reads "
                  "sigma(Q) M / (sigma(Q) z) from the earlier segments only", atol=1e-5, rtol=1e-4)
 
 
@@ -138,7 +144,7 @@ def test_half_open_gate_mixes_both_halves():
 
 def test_delta_memory_follows_the_delta_rule():
     m, x = make("delta")
-    _, (M, z) = m(x)
+    _, (M, z) = m(x.clone())
     k, v = heads(m.k_proj(x)), heads(m.v_proj(x))
     M_ref, z_ref = torch.zeros_like(M), torch.zeros_like(z)
     for s in range(0, T, L):
@@ -156,16 +162,39 @@ def test_future_tokens_do_not_leak():
         t = 9  # inside the second segment
         x2 = x.clone()
         x2[:, t:] = torch.randn(B, T - t, C)
-        y, y2 = m(x)[0], m(x2)[0]
+        y, y2 = m(x.clone())[0], m(x2.clone())[0]
         assert_close(y2[:, :t], y[:, :t], f"({update}) changing tokens from position {t} on never changes "
                      "earlier outputs: read the memory before writing the segment", atol=1e-5, rtol=1e-5)
 
 
 def test_streaming_in_two_calls_equals_one_call():
     m, x = make("delta", beta=0.3)
-    y, (M, z) = m(x)
-    y1, mem = m(x[:, : 2 * L])
-    y2, (M2, z2) = m(x[:, 2 * L :], mem)
+    y, (M, z) = m(x.clone())
+    y1, mem = m(x[:, : 2 * L].clone())
+    y2, (M2, z2) = m(x[:, 2 * L :].clone(), clones(*mem))
     assert_close(torch.cat([y1, y2], 1), y, "passing the memory on, two calls at a segment boundary "
                  "equal one call", atol=1e-5, rtol=1e-4)
     assert_close(M2, M, "the memory after the two calls equals the memory after one", atol=1e-5, rtol=1e-4)
+
+
+def test_memory_update_leaves_its_inputs_unchanged():
+    g = torch.Generator().manual_seed(5)
+    M, z = ex.memory_update(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4),
+                            *clones(sigma(torch.randn(1, 2, 3, 4, generator=g)), torch.randn(1, 2, 3, 4, generator=g)),
+                            "linear")
+    k, v = torch.randn(2, 1, 2, 5, 4, generator=g)
+    for update in ("linear", "delta"):
+        given = clones(M, z, sigma(k), v)
+        ex.memory_update(*given, update)
+        for name, before, after in zip(["memory", "norm", "sigma_k", "v"], (M, z, sigma(k), v), given, strict=True):
+            assert_equal(after, before, f"memory_update ({update}) returns a new memory and never writes into "
+                         f"its {name} argument (no +=: a stream's earlier memory must stay as it was)")
+
+
+def test_continuing_a_stream_leaves_the_given_memory_unchanged():
+    m, x = make("linear", beta=0.3)
+    _, mem = m(x[:, : 2 * L].clone())
+    given = clones(*mem)
+    m(x[:, 2 * L :].clone(), tuple(given))
+    assert_equal(given[0], mem[0], "forward(x, memory) leaves the memory it was given unchanged (M)")
+    assert_equal(given[1], mem[1], "forward(x, memory) leaves the memory it was given unchanged (z)")
