@@ -23,6 +23,10 @@ NOW = "RETREAT_NOW"
 """Pins the clock the schedules read (reviews, quizzes): an ISO date or seconds since the epoch."""
 MEMORY_MB = "RETREAT_MEMORY_MB"
 """The address space a check may map, in MB (default 4096)."""
+COLD = "RETREAT_COLD"
+"""Any value but 0: grade in a fresh interpreter, not on the course's grading server (what --cold does)."""
+SERVER_IDLE = "RETREAT_SERVER_IDLE"
+"""Seconds the grading server waits without a check before it exits (default 900)."""
 DB_WAIT = "RETREAT_DB_WAIT"
 """Seconds a command waits for the progress database while another program holds it (default 10)."""
 
@@ -43,6 +47,7 @@ RUN_ID = "RETREAT_RUN_ID"
 """The id the report's lines must carry (taken out of the environment at start)."""
 
 DEFAULT_MEMORY_MB = 4096
+DEFAULT_SERVER_IDLE = 900.0
 DEFAULT_DB_WAIT = 10.0
 
 

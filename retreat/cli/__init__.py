@@ -82,6 +82,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "note": ("retreat.cli.personal", "note_cmd"),
     "find": ("retreat.cli.personal", "find_cmd"),
     "generate": ("retreat.cli.generate", "generate_cmd"),
+    "server": ("retreat.cli.server", "server"),
     "new": ("retreat.cli.authoring", "new_cmd"),
     "add": ("retreat.cli.authoring", "add"),
     "challenge": ("retreat.cli.authoring", "challenge_cmd"),

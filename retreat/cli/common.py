@@ -16,6 +16,21 @@ device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), def
                                   "cuda needs a GPU.")
 
 
+def _use_cold(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        import os
+
+        from retreat import env
+
+        os.environ[env.COLD] = "1"  # read by the grading service (grading/service.py)
+    return value
+
+
+cold_option = click.option("--cold", is_flag=True, expose_value=False, callback=_use_cold,
+                           help="Grade in a fresh interpreter, not on the course's grading server "
+                                "(as RETREAT_COLD=1 does).")
+
+
 def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
     """Shell completion of item ids from the roadmap."""
     try:

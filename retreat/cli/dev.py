@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from retreat.cli.common import echo_json, json_option
+from retreat.cli.common import cold_option, echo_json, json_option
 from retreat.course import Course
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ def dev() -> None:
 @click.argument("ids", nargs=-1, metavar="[ID]...")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel runs (default: CPU count).")
 @json_option
+@cold_option
 def dev_check(ids: tuple[str, ...], jobs: int | None, as_json: bool) -> None:
     """Prove the course is sound: structure, stubs fail, solutions pass, mutants fail.
 

@@ -9,6 +9,7 @@ import click
 
 from retreat.cli import render
 from retreat.cli.common import (
+    cold_option,
     device_option,
     echo_json,
     item_argument,
@@ -89,6 +90,7 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--junit", "junit_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the verdicts to FILE as JUnit XML, for CI.")
 @device_option
+@cold_option
 @json_option
 def check_cmd(item_id: str | None, check_all: bool, stage_id: str | None, junit_file: Path | None,
               device: str | None, as_json: bool) -> None:

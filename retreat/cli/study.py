@@ -10,7 +10,7 @@ import click
 
 from retreat import clock
 from retreat.cli import render
-from retreat.cli.common import complete_ids, device_option, item_argument, load, require_device
+from retreat.cli.common import cold_option, complete_ids, device_option, item_argument, load, require_device
 from retreat.course import Course
 from retreat.errors import RetreatError, UsageProblem
 from retreat.learner.progress import Progress
@@ -135,6 +135,7 @@ def quiz_cmd(item_id: str, answers: str | None) -> None:
 @click.option("--fresh", is_flag=True, help="Start the scratch file again from the stub.")
 @click.option("--answers", metavar="TEXT", help="For a quiz: the answers, as for 'retreat quiz'.")
 @device_option
+@cold_option
 def review_cmd(item_id: str | None, fresh: bool, answers: str | None, device: str | None) -> None:
     """Review a passed item that is due (or the one named): write the exercise again from a fresh
     stub, or retake the quiz. Passed reviews come back after 1, 3, 7, then 21 days.

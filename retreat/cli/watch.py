@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from retreat.cli import render
-from retreat.cli.common import device_option, load, optional_item_argument, require_device
+from retreat.cli.common import cold_option, device_option, load, optional_item_argument, require_device
 from retreat.course import Course
 from retreat.learner import plan
 from retreat.learner.progress import Progress
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 @click.option("--poll", is_flag=True, help="Poll for changes (for file systems without change events).")
 @click.option("--no-follow", is_flag=True, help="Stay on this exercise after it passes.")
 @device_option
+@cold_option
 def watch_cmd(item_id: str | None, poll: bool, no_follow: bool, device: str | None) -> None:
     """Re-check the current exercise every time you save it; move on when it passes.
 

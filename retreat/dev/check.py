@@ -14,9 +14,9 @@ from retreat.course import Course
 from retreat.dev import select_exercises
 from retreat.dev.mutants import MutantError, apply_mutant, load_mutants
 from retreat.errors import UsageProblem
-from retreat.grading.runner import Job, run_pooled
+from retreat.grading.runner import Job
+from retreat.grading.service import run
 from retreat.grading.verdict import Verdict
-from retreat.grading.worker import WorkerPool
 from retreat.markers import StubError, make_stub
 from retreat.roadmap import Exercise
 
@@ -104,11 +104,11 @@ def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
     course_problems = [f"stray file: {s} (no roadmap item names it)" for s in stray_files(course)] if not ids else []
     reports = {ex.id: ExerciseReport(ex.id, structure_problems(course, ex)) for ex in exercises}
     workers = jobs or max(1, os.cpu_count() or 1)
-    with (tempfile.TemporaryDirectory(prefix="retreat-mutants-") as tmp, WorkerPool(workers, course.root) as warm,
-          ThreadPoolExecutor(workers) as pool):
+    # Each run is a connection to the course's grading server, which forks per check: `workers` at once.
+    with tempfile.TemporaryDirectory(prefix="retreat-mutants-") as tmp, ThreadPoolExecutor(workers) as pool:
 
         def submit(job: Job) -> Future[Verdict]:
-            return pool.submit(run_pooled, course, job, warm)
+            return pool.submit(run, course, job)
 
         futures = []
         for ex in exercises:

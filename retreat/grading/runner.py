@@ -19,14 +19,18 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import retreat.env as env
 from retreat.course import Course
 from retreat.grading.child import clean_environ, limits_for, pytest_args, run_supervised, write_pytest_ini
 from retreat.grading.lock import expected_tests
 from retreat.grading.verdict import Verdict, read_verdict
-from retreat.grading.worker import Worker, WorkerDied, WorkerPool
+from retreat.grading.worker import WorkerDied
 from retreat.roadmap import Exercise
+
+if TYPE_CHECKING:
+    from retreat.grading.worker import Warm
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def _forbidden_uses(course: Course, job: Job, path: Path) -> str | None:
     return "; ".join(v.message(rel) for v in found[:3]) if found else None
 
 
-def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
+def run_job(course: Course, job: Job, worker: Warm | None = None) -> Verdict:
     """Run the tests in a child (a fresh interpreter, or a fork of a warm worker) and read the verdict.
 
     Never raises for anything the learner's code does.
@@ -117,12 +121,12 @@ def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
         else:
             try:
                 returncode, timed_out, tail = worker.run(args, environ, course.root, timeout)
-            except WorkerDied:
+            except WorkerDied as exc:
                 duration = time.monotonic() - started
                 verdict = read_verdict(ex.id, report, run_id, -signal.SIGKILL, False, timeout, duration, "", digest,
                                        expected)
                 return replace(verdict, ok=False, problem_kind="crashed",
-                               problem="the check killed the process that runs it (the worker was replaced)")
+                               problem=str(exc) or "the check killed the process that runs it")
         duration = time.monotonic() - started
         verdict = read_verdict(ex.id, report, run_id, returncode, timed_out, timeout, duration, tail, digest,
                                expected)
@@ -130,12 +134,3 @@ def run_job(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
     if forbidden:
         return replace(verdict, ok=False, problem_kind="forbidden", problem=forbidden)
     return verdict
-
-
-def run_pooled(course: Course, job: Job, pool: WorkerPool) -> Verdict:
-    """Run a job on a borrowed warm worker."""
-    worker = pool.borrow()
-    try:
-        return run_job(course, job, worker)
-    finally:
-        pool.give_back(worker)

@@ -1,7 +1,7 @@
 """Grade for the learner and record the result: the one path `retreat check`, `retreat watch` and
-`retreat review` take. A command parses its arguments, calls one function here, and renders the
-verdict; a new grading rule belongs in the runner (runner.py) or the verdict (verdict.py), so
-every command applies it.
+`retreat review` take (and `run`, the one way any command grades: `retreat dev check` too). A
+command parses its arguments, calls one function here, and renders the verdict; a new grading
+rule belongs in the runner (runner.py) or the verdict (verdict.py), so every command applies it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from retreat.errors import RetreatError, UsageProblem
 from retreat.grading.lock import unofficial_reason
 from retreat.grading.runner import Job, run_job
 from retreat.grading.verdict import Verdict
-from retreat.grading.worker import Worker
 from retreat.learner import review as reviews
 from retreat.learner.progress import Progress
 from retreat.roadmap import Exercise
@@ -40,11 +39,9 @@ def targets(course: Course, item_id: str | None, check_all: bool, stage_id: str 
 
 
 def grade(course: Course, progress: Progress, item_id: str, device: str | None = None,
-          keep_going: bool = False, worker: Worker | None = None,
-          show: Callable[[Verdict], None] | None = None) -> Verdict:
+          keep_going: bool = False, show: Callable[[Verdict], None] | None = None) -> Verdict:
     """Grade the learner's file of an exercise, say whether the grade is official (lock.py),
-    `show` the verdict, then record the attempt (`retreat check`, `retreat watch` with its warm
-    `worker`).
+    `show` the verdict, then record the attempt (`retreat check`, `retreat watch`).
 
     The verdict is shown before it is recorded: a database that is busy, full or read-only delays
     or defers the record (learner/progress.py keeps it for later), never the learner's answer.
@@ -61,7 +58,7 @@ def grade(course: Course, progress: Progress, item_id: str, device: str | None =
         if show is not None:
             show(missing)
         return missing
-    verdict = _grade(course, Job(ex, extra_env=_device_env(device)), worker)
+    verdict = _grade(course, Job(ex, extra_env=_device_env(device)))
     if show is not None:
         show(verdict)
     progress.record_attempt(ex.id, started=started, duration=verdict.duration, passed=verdict.passed,
@@ -87,13 +84,47 @@ def grade_review(course: Course, progress: Progress, review: reviews.Review, dev
     return verdict, new
 
 
-def _grade(course: Course, job: Job, worker: Worker | None = None) -> Verdict:
+def _grade(course: Course, job: Job) -> Verdict:
     """Run a job and mark its verdict unofficial when a locked course file changed."""
     unreadable = _unreadable(course, job)
     if unreadable is not None:
         return unreadable
     unofficial = unofficial_reason(course, job.exercise.id)
-    return replace(run_job(course, job, worker=worker), unofficial=unofficial)
+    return replace(run(course, job), unofficial=unofficial)
+
+
+def run(course: Course, job: Job) -> Verdict:
+    """Run a job on the course's grading server (server.py: torch and pytest already imported, a
+    fork per check), or in a cold child when $RETREAT_COLD (--cold) says so or the server cannot
+    take it: one line on stderr says why, and the check itself is not affected. Every command
+    that grades (check, watch, review, dev check) comes through here."""
+    if cold():
+        return run_job(course, job)
+    from retreat.grading.client import ServerUnavailable, client_for
+
+    try:
+        warm = client_for(course.root, course.state_dir)
+        return run_job(course, job, worker=warm)
+    except ServerUnavailable as exc:
+        _notice_once(str(exc))
+        return run_job(course, job)
+
+
+def cold() -> bool:
+    """True when checks must not use the grading server ($RETREAT_COLD set to anything but 0)."""
+    return (env.get(env.COLD) or "0") != "0"
+
+
+_noticed: set[str] = set()
+
+
+def _notice_once(text: str) -> None:
+    """Say why a check ran cold, once per reason and process (dev check runs hundreds)."""
+    if text not in _noticed:
+        _noticed.add(text)
+        from retreat.grading.client import notice
+
+        notice(text)
 
 
 def _unreadable(course: Course, job: Job) -> Verdict | None:

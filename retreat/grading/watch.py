@@ -1,9 +1,11 @@
-"""`retreat watch`: re-check the current exercise on every save, with a warm worker.
+"""`retreat watch`: re-check the current exercise on every save, on the course's grading server.
 
 The exercise's folder is watched, not the file, because many editors save by writing a new file
 and renaming it over the old one. Saves that arrive while a check runs are folded into one
 re-check of the latest version. When the exercise passes, the watch moves on to the next one.
-Each check is `service.grade`, as `retreat check` grades, on a warm worker.
+Each check is `service.grade`, as `retreat check` grades: on the course's grading server
+(server.py), which has torch and pytest imported and forks per check, so a save costs about the
+test itself.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pathlib import Path
 from retreat.course import Course
 from retreat.grading.service import grade
 from retreat.grading.verdict import Verdict
-from retreat.grading.worker import Worker
 from retreat.learner import plan
 from retreat.learner.progress import Progress
 from retreat.roadmap import Exercise
@@ -42,7 +43,6 @@ class Watcher:
         self.stop_event = threading.Event()
         self.changed = threading.Event()
         self.target: Path | None = None
-        self.worker = Worker(course.root)
         self.exercise = course.exercise(item_id) if item_id else self._current()
 
     def _current(self) -> Exercise | None:
@@ -55,11 +55,10 @@ class Watcher:
         self.events.on_checking(ex)
         # A missing file is a failing verdict here, not the end of the watch: a save brings it back.
         # Shown before it is recorded: a busy or read-only database delays the record, not the verdict.
-        return grade(self.course, self.progress, ex.id, device=self.device, keep_going=True, worker=self.worker,
+        return grade(self.course, self.progress, ex.id, device=self.device, keep_going=True,
                      show=lambda verdict: self.events.on_verdict(ex, verdict))
 
     def run(self) -> None:
-        self.worker.start()
         watcher = threading.Thread(target=self._watch_files, daemon=True)
         watcher.start()
         try:
@@ -81,14 +80,13 @@ class Watcher:
                 self.events.on_finished()
         finally:
             self.stop_event.set()
-            self.worker.stop()
 
     def _watch_files(self) -> None:
         """For the whole session, flag every change to the current exercise file, however it was saved."""
         import watchfiles
 
         folder = self.course.root / "exercises"
-        for changes in watchfiles.watch(folder, stop_event=self.stop_event, debounce=self.debounce_ms, step=50,
+        for changes in watchfiles.watch(folder, stop_event=self.stop_event, debounce=self.debounce_ms, step=20,
                                         force_polling=self.poll or None, poll_delay_ms=200, rust_timeout=500,
                                         yield_on_timeout=False, recursive=True):
             target = self.target

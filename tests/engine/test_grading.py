@@ -1,4 +1,6 @@
-"""Grading in a child process: only a complete report of passing tests is a pass."""
+"""Grading in a child process: only a complete report of passing tests is a pass. Every test runs
+twice: through the course's grading server (a fork of a warm process per check) and cold (a fresh
+interpreter, as `--cold` and RETREAT_COLD do); the promises hold on both paths."""
 
 from __future__ import annotations
 
@@ -11,13 +13,23 @@ from pathlib import Path
 import pytest
 from engine_helpers import run_cli, solve
 
+import retreat.env as env
 from retreat.course import Course
-from retreat.grading.runner import Job, run_job
+from retreat.grading.runner import Job
+from retreat.grading.service import run
+
+
+@pytest.fixture(autouse=True, params=["server", "cold"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which way the checks of a test run: through the grading server, or cold."""
+    if request.param == "cold":
+        monkeypatch.setenv(env.COLD, "1")
+    return request.param
 
 
 def _grade(root: Path, item: str, **kw):
     course = Course(root)
-    return run_job(course, Job(course.exercise(item), **kw))
+    return run(course, Job(course.exercise(item), **kw))
 
 
 def _write(root: Path, name: str, body: str) -> None:
@@ -44,7 +56,9 @@ def test_wrong_answer_shows_the_property(course_dir: Path) -> None:
     assert not v.ok and v.tests[0].message.startswith("add(2, 3) should be 5")
 
 
-def test_hanging_import_is_a_timeout_and_the_group_is_killed(course_dir: Path, tmp_path: Path) -> None:
+def test_hanging_import_is_a_timeout_and_the_group_is_killed(course_dir: Path, tmp_path: Path, path: str) -> None:
+    if path == "server":
+        _grade(course_dir, "add")  # the server's start is not part of the check's time
     marker = tmp_path / "child.pid"
     _write(course_dir, "03_spin.py",
            "import os, subprocess, sys\n"

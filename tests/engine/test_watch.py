@@ -1,4 +1,4 @@
-"""`retreat watch` driven by real file edits, in a real process."""
+"""`retreat watch` driven by real file edits, in a real process, grading on the course's grading server."""
 
 from __future__ import annotations
 
@@ -79,5 +79,33 @@ def test_watch_grades_like_check_a_missing_file_is_a_verdict_not_the_end(course_
         time.sleep(1.0)  # the verdict needs no worker, so it can come before the folder is watched
         save_by_rename(target, (course_dir / "solutions/basics/01_add.py").read_text())
         watch.wait_for("add passed")
+    finally:
+        watch.close()
+
+
+def test_watch_survives_garbage_on_its_grading_channel_and_a_killed_server(course_dir: Path, hermetic: Path) -> None:
+    """Issue 16: one non-JSON line on the channel once crashed watch with a traceback. Now it fails that
+    check in one line, and the watch goes on; a killed server is replaced at the next save."""
+    from engine_helpers import grading_servers
+    from test_server import FakeServer
+
+    from retreat.grading.client import PROTOCOL, place
+
+    target = course_dir / "exercises/basics/01_add.py"
+    fake = FakeServer(place(hermetic, course_dir).socket, [f'{{"hello": {PROTOCOL}}}\n'.encode(), b"garbage\n"])
+    watch = Watch(course_dir, "add", "--no-follow")
+    try:
+        watch.wait_for("answer was not understood; the check is not trusted")
+        watch.wait_for("watching for saves")
+        fake.close()
+        place(hermetic, course_dir).socket.unlink()
+        save_by_rename(target, (course_dir / "solutions/basics/01_add.py").read_text())
+        watch.wait_for("add passed")
+        (server,) = grading_servers(hermetic)
+        os.kill(server, signal.SIGKILL)
+        save_by_rename(target, "def add(a, b):\n    return a - b\n")
+        watch.wait_for("add(2, 3) should be 5")
+        assert len(grading_servers(hermetic)) == 1 and grading_servers(hermetic) != [server]
+        assert not any("Traceback" in line for line in watch.seen), "".join(watch.seen)
     finally:
         watch.close()
