@@ -1,47 +1,68 @@
 """Attention sinks: a fixed-size KV cache that lets a model stream forever (StreamingLLM).
 
-A plain sliding-window cache (keep only the last `window` tokens) breaks a pretrained model as
+A plain sliding-window cache (keep only the most recent tokens) breaks a pretrained model as
 soon as the first tokens fall out of it: "Efficient Streaming Language Models with Attention
 Sinks" (arXiv 2309.17453) shows that models park a large share of their attention on the first
 few tokens, whatever they say, and fall apart without them. The fix is to keep those first
-`n_sinks` tokens for ever, plus the most recent `window`:
+`n_sinks` tokens for ever, next to a window of recent ones.
 
-    cache = [ t_0 ... t_{n_sinks-1} | t_{T-window} ... t_{T-1} ]      (at most n_sinks + window)
+`window` means what it means in sliding-window-attention: the number of most recent keys a query
+sees, itself included. So when tokens come one at a time, query i sees the sinks and keys
+i - window + 1 .. i, which is exactly `sink_mask`; between steps the cache holds the sinks and the
+last window - 1 tokens (the next query brings itself):
 
-You write the cache and the attention mask it is equivalent to. When the new tokens come one at
-a time, query i sees the sinks, the `window` tokens before it and itself: exactly `sink_mask`.
+    cache = [ t_0 ... t_{n_sinks-1} | t_{T-window+1} ... t_{T-1} ]     (at most n_sinks + window - 1)
 
-The cache stores whatever keys it is given. (StreamingLLM also gives RoPE positions *within the
-cache* rather than in the original text; a model does that by caching keys before rotation.)
+Positions (section 3.2 of the paper). Once tokens have been evicted, the cached keys are no longer
+contiguous in the text. StreamingLLM gives RoPE positions by place IN THE CACHE, not in the
+original text: if the cache holds tokens [0, 1, 2, 3, 6, 7, 8] and token 9 arrives, the keys are
+rotated as positions 0..7 and the new query as position 7. Relative distances then never exceed
+what the model saw in training. To make that possible the cache stores keys BEFORE RoPE, and the
+rotation is applied to all cached keys at every step: `sink_attention` does that, with your
+rope_cos_sin and apply_rope.
+
+You write sink_mask, SinkCache.keep, SinkCache.update and sink_attention.
 """
 
+import math  # noqa: F401 (math.sqrt is yours to call)
+
 import torch
+import torch.nn.functional as F  # noqa: F401 (F.scaled_dot_product_attention is yours to call)
+
+import retreat
+
+_rope = retreat.load_exercise("rope")
+rope_cos_sin, apply_rope = _rope.rope_cos_sin, _rope.apply_rope
 
 
 def sink_mask(seq_len: int, n_sinks: int, window: int) -> torch.Tensor:
     """(seq_len, seq_len) bool mask, True where query i may attend to key j.
 
-    Allowed: j <= i (causal) and either j is a sink (j < n_sinks) or j is recent (j >= i - window).
+    Allowed: j <= i (causal) and either j is a sink (j < n_sinks) or j is one of the `window`
+    most recent keys of query i, itself included (j > i - window). With n_sinks = 0 this is
+    sliding_window_mask(seq_len, window).
     """
     ### TODO: build query and key index grids with torch.arange and combine the three conditions.
     i = torch.arange(seq_len)[:, None]  # (T, 1) queries
     j = torch.arange(seq_len)[None, :]  # (1, T) keys
-    return (j <= i) & ((j < n_sinks) | (j >= i - window))
+    return (j <= i) & ((j < n_sinks) | (j > i - window))
     ### END
 
 
 class SinkCache:
-    """A per-layer KV cache holding the first `n_sinks` tokens and the last `window` tokens.
+    """A per-layer KV cache holding the first `n_sinks` tokens and the last `window - 1` tokens.
 
-    Keys and values are (B, H, t, head_dim); a layer's cache grows along the sequence axis (-2).
+    Keys are stored un-rotated (before RoPE); keys and values are (B, H, t, head_dim) and a layer's
+    cache grows along the sequence axis (-2).
     """
 
     def __init__(self, n_sinks: int, window: int):
-        assert window >= 1, "the window must hold at least one token"
+        assert window >= 1, "the window holds at least the query itself"
         self.n_sinks = n_sinks
         self.window = window
-        self.keys: list[torch.Tensor] = []  # per layer, (B, H, <= n_sinks + window, head_dim)
+        self.keys: list[torch.Tensor] = []  # per layer, (B, H, <= n_sinks + window - 1, head_dim)
         self.values: list[torch.Tensor] = []
+        self.seen = 0  # tokens given to layer 0 so far, evicted ones included: their text positions
 
     @property
     def length(self) -> int:
@@ -49,24 +70,28 @@ class SinkCache:
         return self.keys[0].shape[-2] if self.keys else 0
 
     def keep(self, x: torch.Tensor) -> torch.Tensor:
-        """What the cache keeps of x (B, H, t, D): all of it if t <= n_sinks + window, else the
-        first n_sinks and the last window positions, in order."""
+        """What the cache keeps of x (B, H, t, D) between steps: all of it if t <= n_sinks +
+        window - 1, else the first n_sinks and the last window - 1 positions, in order."""
         ### TODO: if x is short enough, return it; otherwise concatenate its first n_sinks and
-        ###       last window rows along the sequence axis (-2). Careful: x[..., -0:, :] is all of x.
+        ###       last window - 1 rows along the sequence axis (-2). Careful with window = 1:
+        ###       x[..., -0:, :] is all of x, not none of it; slice from t - (window - 1).
         t = x.shape[-2]
-        if t <= self.n_sinks + self.window:
+        if t <= self.n_sinks + self.window - 1:
             return x
-        return torch.cat([x[..., : self.n_sinks, :], x[..., t - self.window :, :]], dim=-2)
+        return torch.cat([x[..., : self.n_sinks, :], x[..., t - (self.window - 1) :, :]], dim=-2)
         ### END
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Add the new keys and values (B, H, t, D) of `layer`; return what the new queries attend to.
+        """Add the new keys (un-rotated) and values (B, H, t, D) of `layer`; return what the new
+        queries attend to.
 
         Returns (k_all, v_all): the layer's cached tokens followed by the new ones, *before*
         eviction, so a long prompt given in one chunk still sees all of itself. Then the layer's
-        cache keeps only `keep(...)` of that, so it never holds more than n_sinks + window tokens.
-        Layers are updated in order: layer 0 first, and `layer == len(self.keys)` means a new layer.
+        cache keeps only `keep(...)` of that. Layers are updated in order: layer 0 first, and
+        `layer == len(self.keys)` means a new layer. k and v are never modified.
         """
+        if layer == 0:
+            self.seen += k.shape[-2]
         ### TODO: concatenate the layer's cache (if any) with k and v along -2, store keep(...) of
         ###       the result as the layer's new cache, and return the concatenation.
         if layer == len(self.keys):
@@ -80,3 +105,27 @@ class SinkCache:
         self.values[layer] = self.keep(v_all)
         return k_all, v_all
         ### END
+
+
+def sink_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cache: SinkCache, layer: int = 0,
+                   base: float = 10000.0) -> torch.Tensor:
+    """One attention step of a streaming layer, with RoPE positions given by place in the cache.
+
+    q, k, v: (B, H, T, D), the new tokens' queries, keys and values, NOT rotated yet. Updates
+    `cache` (layer `layer`) with k, v and returns (B, H, T, D): softmax attention, scaled by
+    1/sqrt(D), of the new queries over the S keys update() returns, where key s is rotated as
+    position s (its place in the cache) and new query t sits at position S - T + t and sees keys
+    0 .. S - T + t.
+    """
+    ### TODO: k_all, v_all = cache.update(layer, k, v); S = their length, T = q's; cos, sin =
+    ###       rope_cos_sin(torch.arange(S), D, base); rotate k_all with all S rows, q with the
+    ###       last T rows; attend with the mask torch.ones(T, S).tril(diagonal=S - T) (bool, True
+    ###       = allowed). The values are never rotated.
+    k_all, v_all = cache.update(layer, k, v)  # (B, H, S, D), un-rotated
+    S, T = k_all.shape[-2], q.shape[-2]
+    cos, sin = rope_cos_sin(torch.arange(S, device=q.device), q.shape[-1], base)  # (S, D)
+    q = apply_rope(q, cos[S - T :], sin[S - T :])  # the new queries are the last T slots
+    k_all = apply_rope(k_all, cos, sin)
+    allowed = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)  # (T, S)
+    return F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=allowed)
+    ### END

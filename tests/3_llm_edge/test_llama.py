@@ -1,5 +1,7 @@
 """Checks for llama: HuggingFace names and shapes, the forward pass against a reference computed
-here from the model's own weights, the KV cache, causality and grouped-query attention."""
+here from the model's own weights, the KV cache, causality, grouped-query attention and bfloat16.
+The learner's code always gets clones of the inputs; the expected values are computed from the
+untouched originals."""
 
 import torch
 import torch.nn.functional as F
@@ -130,7 +132,7 @@ def test_zero_layers_is_embed_norm_head():
     x = model.model.embed_tokens.weight[ids]
     expected = rms_norm(x, model.model.norm.weight, cfg.rms_norm_eps) @ model.lm_head.weight.T
     with torch.no_grad():
-        assert_close(model(ids), expected, "with no layers the model is embed_tokens -> norm -> lm_head",
+        assert_close(model(ids.clone()), expected, "with no layers the model is embed_tokens -> norm -> lm_head",
                      atol=1e-5, rtol=1e-5)
 
 
@@ -139,7 +141,7 @@ def test_multi_head_model_matches_reference():
     model = build(cfg)
     ids = torch.randint(0, cfg.vocab_size, (2, 11))
     with torch.no_grad():
-        assert_close(model(ids), reference_logits(model, ids), "with n_kv_heads == n_heads the logits equal "
+        assert_close(model(ids.clone()), reference_logits(model, ids), "with n_kv_heads == n_heads the logits equal "
                      "a pre-norm RoPE transformer computed with F.scaled_dot_product_attention",
                      atol=1e-5, rtol=1e-4)
 
@@ -150,7 +152,7 @@ def test_grouped_query_model_matches_reference():
         model = build(cfg)
         ids = torch.randint(0, cfg.vocab_size, (2, 13))
         with torch.no_grad():
-            assert_close(model(ids), reference_logits(model, ids), f"GQA ({heads} query heads, {kv_heads} kv "
+            assert_close(model(ids.clone()), reference_logits(model, ids), f"GQA ({heads} query heads, {kv_heads} kv "
                          f"heads, rope_theta={theta:g}, rms_norm_eps={eps:g}) matches the reference",
                          atol=1e-5, rtol=1e-4)
 
@@ -161,10 +163,10 @@ def test_cached_logits_equal_full_forward():
     ids = torch.randint(0, cfg.vocab_size, (2, 12))
     cache = ex.KVCache()
     with torch.no_grad():
-        full = model(ids)
-        parts = [model(ids[:, :5], cache=cache)]  # prefill
-        parts += [model(ids[:, t : t + 1], cache=cache) for t in range(5, 9)]  # one token at a time
-        parts.append(model(ids[:, 9:], cache=cache))  # a chunk of 3
+        full = model(ids.clone())
+        parts = [model(ids[:, :5].clone(), cache=cache)]  # prefill
+        parts += [model(ids[:, t : t + 1].clone(), cache=cache) for t in range(5, 9)]  # one token at a time
+        parts.append(model(ids[:, 9:].clone(), cache=cache))  # a chunk of 3
     assert_close(torch.cat(parts, dim=1), full, "prefill, then single tokens, then a chunk through the "
                  "cache give the logits of one full pass", atol=1e-5, rtol=1e-4)
     assert_equal(cache.length, 12, "the cache holds every token fed")
@@ -174,8 +176,8 @@ def test_cached_generation_equals_uncached():
     cfg = tiny_config(num_hidden_layers=3)
     model = build(cfg)
     ids = torch.randint(0, cfg.vocab_size, (2, 6))
-    cached = ex.generate(model, ids, 20, use_cache=True)
-    uncached = ex.generate(model, ids, 20, use_cache=False)
+    cached = ex.generate(model, ids.clone(), 20, use_cache=True)
+    uncached = ex.generate(model, ids.clone(), 20, use_cache=False)
     assert_equal(tuple(cached.shape), (2, 26), "generate returns the prompt and max_new_tokens tokens")
     assert_equal(cached, uncached, "greedy generation with the KV cache gives exactly the tokens of "
                  "generation without it")
@@ -201,7 +203,7 @@ def test_future_tokens_do_not_leak():
     changed = ids.clone()
     changed[0, 6:] = (changed[0, 6:] + 1) % cfg.vocab_size
     with torch.no_grad():
-        assert_close(model(changed)[:, :6], model(ids)[:, :6], "changing tokens from position 6 on "
+        assert_close(model(changed.clone())[:, :6], model(ids.clone())[:, :6], "changing tokens from position 6 on "
                      "never changes the logits before position 6", atol=1e-6, rtol=1e-6)
 
 
@@ -210,8 +212,8 @@ def test_batch_rows_are_independent():
     model = build(cfg)
     ids = torch.randint(0, cfg.vocab_size, (3, 8))
     with torch.no_grad():
-        together = model(ids)
-        alone = torch.cat([model(ids[b : b + 1]) for b in range(3)])
+        together = model(ids.clone())
+        alone = torch.cat([model(ids[b : b + 1].clone()) for b in range(3)])
     assert_close(together, alone, "each sequence of a batch gets the logits it would get alone",
                  atol=1e-5, rtol=1e-5)
 
@@ -236,5 +238,28 @@ def test_loads_a_checkpoint_with_huggingface_names():
     model.load_state_dict(checkpoint, strict=True)
     ids = torch.randint(0, cfg.vocab_size, (2, 9))
     with torch.no_grad():
-        assert_close(model(ids), reference_logits(model, ids), "a checkpoint written with HuggingFace's "
+        assert_close(model(ids.clone()), reference_logits(model, ids), "a checkpoint written with HuggingFace's "
                      "names loads with strict=True and gives the reference logits", atol=1e-5, rtol=1e-4)
+
+
+def test_a_bfloat16_model_runs_in_bfloat16():
+    # A real checkpoint is loaded in bfloat16: every piece must keep that dtype (norms cast back,
+    # RoPE tables cast to the queries' dtype) and agree with float32 to bfloat16 precision.
+    cfg = tiny_config()
+    model = build(cfg).to(torch.bfloat16)
+    reference = build(cfg)
+    reference.load_state_dict({k: v.float() for k, v in model.state_dict().items()})
+    ids = torch.randint(0, cfg.vocab_size, (2, 9))
+    cache = ex.KVCache()
+    with torch.no_grad():
+        logits = model(ids.clone())
+        cached = torch.cat([model(ids[:, :6].clone(), cache=cache), model(ids[:, 6:7].clone(), cache=cache),
+                            model(ids[:, 7:].clone(), cache=cache)], dim=1)
+        expected = reference(ids.clone())
+    assert logits.dtype == torch.bfloat16, f"a bfloat16 Llama returns bfloat16 logits, got {logits.dtype}"
+    assert cached.dtype == torch.bfloat16 and cache.keys[0].dtype == torch.bfloat16, \
+        "with a cache, a bfloat16 Llama still returns bfloat16 and caches bfloat16 keys"
+    assert_close(logits.float(), expected, "bfloat16 logits agree with the same weights in float32 to "
+                 "bfloat16 precision", atol=0.15, rtol=0.05)
+    assert_close(cached.float(), expected, "bfloat16 logits through the cache agree with float32",
+                 atol=0.15, rtol=0.05)

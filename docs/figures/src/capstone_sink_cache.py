@@ -18,7 +18,7 @@ OUT = Path(__file__).resolve().parents[1] / "capstone_sink_cache.svg"
 def mask(n_sinks: int, window: int) -> np.ndarray:
     i = np.arange(T)[:, None]
     j = np.arange(T)[None, :]
-    return (j <= i) & ((j < n_sinks) | (j >= i - window))
+    return (j <= i) & ((j < n_sinks) | (j > i - window))  # window: recent keys, the query included
 
 
 def main() -> None:
