@@ -1,5 +1,7 @@
-"""The Mermaid graphs of the site: a stage's items and their prerequisites, and every exercise
-with the exercises it builds on. Nodes are coloured by the learner's state."""
+"""The graphs of the site: a stage's items and their prerequisites (Mermaid), and the map of every
+exercise (HTML: one band per stage, top to bottom, boxes wrapped into rows so any course fits a
+laptop's width without sideways scrolling; each box links its page and names the exercises it
+builds on). Boxes are coloured by the learner's state; locked ones are greyed."""
 
 from __future__ import annotations
 
@@ -89,9 +91,47 @@ def exercise_ancestors(roadmap: Roadmap, item: Item) -> list[str]:
             todo.extend(other.requires)
     return out
 
+def _attr(text: str) -> str:
+    """Text safe inside a quoted attr_list value."""
+    return text.replace("\\", "").replace('"', "'").replace("{", "(").replace("}", ")")
+
+
+def _link_text(text: str) -> str:
+    """Text safe inside a Markdown link's brackets."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace("*", "\\*")
+
+
+def exercise_map(site: Site, src: str) -> str:
+    """Every exercise, stage by stage, as linked boxes that wrap into rows: its number, title, day,
+    time and the exercises it builds directly on (the page `src` links each box relatively)."""
+    from retreat.site.markup import item_page, rel
+
+    needs = {ex.id: set(exercise_ancestors(site.roadmap, ex)) for ex in site.roadmap.exercises}
+    number = {ex.id: n for n, ex in enumerate(site.roadmap.exercises, 1)}
+    out = ['<div class="rt-map" markdown>', ""]
+    for stage in site.roadmap.stages:
+        exercises = [i for i in stage.items if isinstance(i, Exercise)]
+        if not exercises:
+            continue
+        out += ['<div class="rt-map-stage" markdown>', "", f"**{_link_text(stage.title)}**", ""]
+        boxes = []
+        for ex in exercises:
+            after = [f"{number[r]}" for r in _direct(ex.id, needs)]
+            when = f"day {ex.day} · " if ex.day else ""
+            meta = f"{when}{minutes_text(ex.minutes)}" + (f" · after {', '.join(after)}" if after else "")
+            state = _mm_class(site, ex)
+            tip = f"{ex.title}: {state}" + (f"; builds on {', '.join(after)}" if after else "")
+            boxes.append(f"[{number[ex.id]}. {_link_text(short(ex.title, 60))}<br><small>{meta}</small>]"
+                         f"({rel(src, item_page(stage, ex))})"
+                         f'{{ .rt-box .rt-box-{state} title="{_attr(tip)}" }}')
+        out += [" ".join(boxes), "", "</div>", ""]
+    out += ["</div>"]
+    return "\n".join(out)
+
+
 def exercise_graph(site: Site) -> str:
-    """Every exercise and the exercises it builds on, left to right; the readings an
-    exercise needs are counted in its box (each stage's page draws them)."""
+    """Every exercise and the exercises it builds on, left to right (Mermaid; the roadmap page
+    draws `exercise_map` instead, which stays readable for a large course)."""
     lines = [_MM_INIT, "flowchart LR"]
     ids = {e.id: f"e{n}" for n, e in enumerate(site.roadmap.exercises)}
     for ex in site.roadmap.exercises:

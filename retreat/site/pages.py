@@ -16,7 +16,7 @@ from retreat.files import page_title
 from retreat.learner.plan import stage_summaries, views
 from retreat.learner.progress import ItemState
 from retreat.roadmap import Exercise, Item, Quiz, Reading, Roadmap, Stage
-from retreat.site.graphs import exercise_graph, legend, stage_graph
+from retreat.site.graphs import exercise_map, legend, stage_graph
 from retreat.site.markup import (
     CLI_PAGE,
     PROGRESS_PAGE,
@@ -139,11 +139,11 @@ class Site:
                        f"| {len(stage.items)} | {minutes_text(sum(i.minutes for i in counted))} "
                        f"| {sum(i.points for i in counted)} | {span} |")
         out += ["", "## What builds on what", "",
-                "The exercises and the ones they build on: an arrow points from an exercise to one "
-                "that needs it (arrows implied by a longer path are left out). An item unlocks once "
-                "everything it needs is passed, done or skipped; each stage's page has its full "
-                "graph, readings included.", "",
-                exercise_graph(self), "", legend(), ""]
+                "Every exercise, stage by stage; a box says which exercises it builds on (\"after "
+                "3\": exercise 3 first; those implied by a longer path are left out) and links its "
+                "page. An item unlocks once everything it needs is passed, done or skipped; each "
+                "stage's page has its full graph, readings included.", "",
+                exercise_map(self, src), "", legend(), ""]
         out += [f"## Suggested {rm.course.days}-day plan {{ #plan }}", ""]
         out += self._plan(src)
         out += ["", "## Every item", ""]

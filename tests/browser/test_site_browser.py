@@ -196,7 +196,17 @@ def test_roadmap_page(browser: webdriver.Chrome, built: dict) -> None:
     course = built["course"]
     _open(browser, built, "roadmap/")
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Roadmap")
-    _wait(browser, MERMAID_DRAWN, "the Mermaid prerequisite graphs to render (vendored mermaid)")
+    browser.set_window_size(1280, 800)
+    wide = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0, f"the roadmap page scrolls sideways by {wide}px at 1280x800"
+    boxes = browser.find_elements(By.CSS_SELECTOR, "a.rt-box")
+    assert len(boxes) == len(course.roadmap.exercises), "one box per exercise on the map"
+    for box in boxes:
+        r = box.rect
+        assert r["x"] >= 0 and r["x"] + r["width"] <= 1280, f"{box.text!r} lies within the viewport's width"
+        assert box.text.strip(), "every box shows its title"
+    _shot(browser, "roadmap-1280x800", full=False)
+    browser.set_window_size(1280, 900)
     hrefs = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "article a")}
     for item in course.roadmap.items:
         assert built["base"] + _page_of(course, item.id) in hrefs, f"the roadmap links {item.id}"

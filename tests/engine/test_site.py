@@ -96,8 +96,8 @@ def test_item_without_notes_page_still_builds(course: Course, site: Path) -> Non
 def test_roadmap_page(site: Path) -> None:
     html = _page(site, "roadmap")
     text = _text(html)
-    assert '<pre class="mermaid">' in html, "the prerequisites are a Mermaid graph"
-    assert "n1 --&gt; n2" in html or "--&gt;" in html
+    assert 'class="rt-map"' in html and 'rt-box' in html, "the exercises are a map of linked boxes"
+    assert "after 1" in _text(html), "a box names the exercise it builds on"
     assert "Suggested 4-day plan" in text, "the plan has the course's length"
     for stage, items in ITEMS.items():
         for item in items:
