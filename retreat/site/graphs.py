@@ -101,32 +101,50 @@ def _link_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace("*", "\\*")
 
 
+def _box(site: Site, src: str, stage, item: Item, number: int, after: list[str]) -> str:
+    from retreat.site.markup import item_page, rel
+
+    when = f"day {item.day} · " if item.day else ""
+    kind = "" if isinstance(item, Exercise) else f"{item.kind} · "
+    meta = f"{kind}{when}{minutes_text(item.minutes)}" + (f" · after {', '.join(after)}" if after else "")
+    state = _mm_class(site, item)
+    tip = f"{item.title}: {state}" + (f"; builds on {', '.join(after)}" if after else "")
+    return (f"[{number}. {_link_text(short(item.title, 60))}<br><small>{_link_text(meta)}</small>]"
+            f"({rel(src, item_page(stage, item))})"
+            f'{{ .rt-box .rt-box-{state} title="{_attr(tip)}" }}')
+
+
+def _band(title: str | None, boxes: list[str]) -> list[str]:
+    head = ["", f"**{_link_text(title)}**"] if title else []
+    return ['<div class="rt-map-stage" markdown>', *head, "", " ".join(boxes), "", "</div>", ""]
+
+
 def exercise_map(site: Site, src: str) -> str:
     """Every exercise, stage by stage, as linked boxes that wrap into rows: its number, title, day,
     time and the exercises it builds directly on (the page `src` links each box relatively)."""
-    from retreat.site.markup import item_page, rel
-
     needs = {ex.id: set(exercise_ancestors(site.roadmap, ex)) for ex in site.roadmap.exercises}
     number = {ex.id: n for n, ex in enumerate(site.roadmap.exercises, 1)}
     out = ['<div class="rt-map" markdown>', ""]
     for stage in site.roadmap.stages:
-        exercises = [i for i in stage.items if isinstance(i, Exercise)]
-        if not exercises:
-            continue
-        out += ['<div class="rt-map-stage" markdown>', "", f"**{_link_text(stage.title)}**", ""]
-        boxes = []
-        for ex in exercises:
-            after = [f"{number[r]}" for r in _direct(ex.id, needs)]
-            when = f"day {ex.day} · " if ex.day else ""
-            meta = f"{when}{minutes_text(ex.minutes)}" + (f" · after {', '.join(after)}" if after else "")
-            state = _mm_class(site, ex)
-            tip = f"{ex.title}: {state}" + (f"; builds on {', '.join(after)}" if after else "")
-            boxes.append(f"[{number[ex.id]}. {_link_text(short(ex.title, 60))}<br><small>{meta}</small>]"
-                         f"({rel(src, item_page(stage, ex))})"
-                         f'{{ .rt-box .rt-box-{state} title="{_attr(tip)}" }}')
-        out += [" ".join(boxes), "", "</div>", ""]
-    out += ["</div>"]
-    return "\n".join(out)
+        boxes = [_box(site, src, stage, ex, number[ex.id], [str(number[r]) for r in _direct(ex.id, needs)])
+                 for ex in stage.items if isinstance(ex, Exercise)]
+        if boxes:
+            out += _band(stage.title, boxes)
+    return "\n".join(out + ["</div>"])
+
+
+def stage_map(site: Site, src: str, stage) -> str:
+    """A stage's items as linked boxes in its order, wrapped into rows; each names the items it
+    builds on directly (by number in the stage, or by title when in another stage)."""
+    number = {i.id: n for n, i in enumerate(stage.items, 1)}
+    outside = {r: set() for i in stage.items for r in i.requires if r not in number}
+    needs = outside | {i.id: set(i.requires) for i in stage.items}
+    boxes = []
+    for item in stage.items:
+        after = [str(number[r]) if r in number else short(site.roadmap.get(r).title, 30)
+                 for r in _direct(item.id, needs)]
+        boxes.append(_box(site, src, stage, item, number[item.id], after))
+    return "\n".join(['<div class="rt-map" markdown>', "", *_band(None, boxes), "</div>"])
 
 
 def exercise_graph(site: Site) -> str:
@@ -158,5 +176,4 @@ def legend() -> str:
             '<span class="rt-key rt-key-done"></span> passed or done '
             '<span class="rt-key rt-key-open"></span> unlocked '
             '<span class="rt-key rt-key-locked"></span> locked '
-            '<span class="rt-key rt-key-outside"></span> in another stage · '
-            'rounded boxes are readings</div>')
+            '· "after 3": item 3 comes first</div>')

@@ -16,7 +16,7 @@ from retreat.files import page_title
 from retreat.learner.plan import stage_summaries, views
 from retreat.learner.progress import ItemState
 from retreat.roadmap import Exercise, Item, Quiz, Reading, Roadmap, Stage
-from retreat.site.graphs import exercise_map, legend, stage_graph
+from retreat.site.graphs import exercise_map, legend, stage_map
 from retreat.site.markup import (
     CLI_PAGE,
     PROGRESS_PAGE,
@@ -202,7 +202,7 @@ class Site:
                f"{summary.max_points} points** — you have completed {summary.complete} of "
                f"{summary.total} ([your progress]({rel(src, PROGRESS_PAGE)})).", ""]
         if stage.items:
-            out += [stage_graph(self, stage.items), "", legend(), ""]
+            out += [stage_map(self, src, stage), "", legend(), ""]
             out += self._items_table(src, stage.items)
         else:
             out.append("*No items in this stage yet.*")

@@ -185,13 +185,6 @@ def _page_of(course: Course, item_id: str) -> str:
     return f"{course.roadmap.stage_of(item_id).id}/{item_id}/"
 
 
-# Material draws each graph into a closed shadow root of a div.mermaid: measure the div instead
-MERMAID_DRAWN = """
-const boxes = [...document.querySelectorAll('div.mermaid')];
-return boxes.length > 0 && boxes.every(b => b.getBoundingClientRect().height > 60);
-"""
-
-
 def test_roadmap_page(browser: webdriver.Chrome, built: dict) -> None:
     course = built["course"]
     _open(browser, built, "roadmap/")
@@ -205,6 +198,7 @@ def test_roadmap_page(browser: webdriver.Chrome, built: dict) -> None:
         r = box.rect
         assert r["x"] >= 0 and r["x"] + r["width"] <= 1280, f"{box.text!r} lies within the viewport's width"
         assert box.text.strip(), "every box shows its title"
+    browser.execute_script("document.querySelector('.rt-map').scrollIntoView()")
     _shot(browser, "roadmap-1280x800", full=False)
     browser.set_window_size(1280, 900)
     hrefs = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "article a")}
@@ -215,6 +209,26 @@ def test_roadmap_page(browser: webdriver.Chrome, built: dict) -> None:
         assert stage.title in tabs, f"a navigation tab for stage {stage.title!r}"
     _shot(browser, "roadmap")
     _assert_local(browser, built)
+
+
+def test_stage_pages_fit_a_laptop(browser: webdriver.Chrome, built: dict) -> None:
+    course = built["course"]
+    browser.set_window_size(1280, 800)
+    try:
+        for stage in course.roadmap.stages:
+            _open(browser, built, f"{stage.id}/")
+            wide = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert wide <= 0, f"stage {stage.id}'s page scrolls sideways by {wide}px at 1280x800"
+            boxes = browser.find_elements(By.CSS_SELECTOR, "a.rt-box")
+            assert len(boxes) == len(stage.items), f"one box per item of stage {stage.id}"
+            assert all(0 <= b.rect["x"] and b.rect["x"] + b.rect["width"] <= 1280 for b in boxes), \
+                f"every box of stage {stage.id} lies within the viewport's width"
+            states = {c for b in boxes for c in b.get_attribute("class").split() if c.startswith("rt-box-")}
+            assert states <= {"rt-box-done", "rt-box-open", "rt-box-locked"}, f"boxes show states: {states}"
+        browser.execute_script("document.querySelector('.rt-map').scrollIntoView()")
+        _shot(browser, "stage-1280x800", full=False)
+    finally:
+        browser.set_window_size(1280, 900)
 
 
 def test_exercise_page(browser: webdriver.Chrome, built: dict) -> None:
