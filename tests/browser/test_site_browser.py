@@ -200,6 +200,7 @@ def test_roadmap_page(browser: webdriver.Chrome, built: dict) -> None:
         assert box.text.strip(), "every box shows its title"
     browser.execute_script("document.querySelector('.rt-map').scrollIntoView()")
     _shot(browser, "roadmap-1280x800", full=False)
+    browser.execute_script("window.scrollTo(0, 0)")
     browser.set_window_size(1280, 900)
     hrefs = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "article a")}
     for item in course.roadmap.items:
