@@ -1,2 +1,2 @@
 """Course authoring from the terminal: `retreat new` (a working course), `retreat add` (items
-appended to a roadmap file, comments kept) and the learner's challenge mode."""
+appended to a roadmap file, comments kept)."""

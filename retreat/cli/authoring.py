@@ -90,8 +90,8 @@ def challenge_cmd(state: str) -> None:
     Saved as `challenge: true` in your my-roadmap.yaml. Exercise files you have not started follow
     at once (`retreat reset ID` rewrites one you have, after saving a copy of yours).
     """
-    from retreat.authoring.challenge import challenge_on, set_challenge
     from retreat.course import Course
+    from retreat.learner.challenge import challenge_on, set_challenge
 
     course = Course.find()
     if state != "status":

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from retreat.authoring.challenge import challenge_hints, challenge_on, is_stub, stub_for
 from retreat.course import Course
 from retreat.errors import RetreatError, UsageProblem
 from retreat.files import atomic_write, stamped_path
 from retreat.learner import plan
+from retreat.learner.challenge import challenge_hints, challenge_on, is_stub, stub_for
 from retreat.learner.progress import Progress
 from retreat.markers import clean_solution
 from retreat.roadmap import Exercise, Reading

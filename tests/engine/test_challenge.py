@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from authoring_helpers import invoke, new_course
 
-from retreat.authoring.challenge import challenge_hints
+from retreat.learner.challenge import challenge_hints
 from retreat.markers import make_stub
 
 STUB = "exercises/1_basics/01_word_count.py"
