@@ -144,13 +144,14 @@ def _default(course: Course, progress: Progress) -> str:
 @optional_item_argument
 def hint_cmd(item_id: str | None) -> None:
     """Show the next hint for an exercise (by default the current one), one more each time."""
-    from retreat.learner.session import reveal_hint
+    from retreat.learner.session import available_hints, reveal_hint
 
     course, progress = load()
     item_id = item_id or _default(course, progress)
     hints, last = reveal_hint(course, progress, item_id)
+    total = len(available_hints(course, item_id))  # withheld hints are not counted
     for n, text in enumerate(hints, 1):
-        render.console.print(f"[bold]Hint {n}/{len(course.exercise(item_id).hints)}[/] "
+        render.console.print(f"[bold]Hint {n}/{total}[/] "
                              f"{render.escape(text)}")
     if last:
         render.console.print(f"[dim]That was the last hint. 'retreat solution {item_id} --force' "

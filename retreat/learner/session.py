@@ -24,10 +24,16 @@ def default_exercise(course: Course, progress: Progress) -> Exercise:
     return view.item
 
 
+def available_hints(course: Course, item_id: str) -> list[str]:
+    """The exercise's hints the current mode offers (challenge mode withholds those with code)."""
+    hints = course.exercise(item_id).hints
+    return challenge_hints(hints) if challenge_on(course) else list(hints)
+
+
 def reveal_hint(course: Course, progress: Progress, item_id: str) -> tuple[list[str], bool]:
     """Reveal one more hint; return the hints shown so far and whether that was the last."""
     ex = course.exercise(item_id)
-    hints = challenge_hints(ex.hints) if challenge_on(course) else list(ex.hints)
+    hints = available_hints(course, item_id)
     if not hints:
         raise RetreatError(f"{item_id} has no hints; the notes page may help ('retreat docs serve')")
     shown = progress.next_hint(ex.id, len(hints))

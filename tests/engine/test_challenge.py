@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from authoring_helpers import invoke, new_course
 
+from retreat.course import Course
 from retreat.learner.challenge import challenge_hints
 from retreat.markers import make_stub
 
@@ -57,3 +58,7 @@ def test_hint_command_in_challenge_mode(course: Path) -> None:
     invoke("challenge", "on")
     outputs = [invoke("hint", "word-count").output for _ in range(3)]
     assert all("re.findall" not in o and "Counter" not in o for o in outputs), outputs
+    hints = Course(course).exercise("word-count").hints
+    available = len(challenge_hints(hints))
+    assert available < len(hints), "the fixture's exercise has a hint challenge mode withholds"
+    assert f"Hint 1/{available}" in outputs[0], f"the total counts only the hints offered: {outputs[0]}"
