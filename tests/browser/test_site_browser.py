@@ -47,6 +47,7 @@ try:
 except ImportError:
     _missing("needs selenium (pip install selenium)")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -230,6 +231,52 @@ def test_stage_pages_fit_a_laptop(browser: webdriver.Chrome, built: dict) -> Non
         _shot(browser, "stage-1280x800", full=False)
     finally:
         browser.set_window_size(1280, 900)
+
+
+def _transform(driver: webdriver.Chrome) -> tuple[float, float, float]:
+    """The roadmap map's scale and translation, read from its inner element's computed transform."""
+    matrix = driver.execute_script(
+        "return getComputedStyle(document.querySelector('.rt-map .rt-map-inner')).transform")
+    if matrix in (None, "none"):
+        return 1.0, 0.0, 0.0
+    a, _b, _c, _d, e, f = (float(v) for v in matrix[matrix.index("(") + 1:-1].split(","))
+    return a, e, f
+
+
+def test_map_zoom_and_pan(browser: webdriver.Chrome, built: dict) -> None:
+    _open(browser, built, "roadmap/")
+    browser.set_window_size(1280, 800)
+    try:
+        _wait(browser, "return document.querySelector('.rt-map .rt-map-inner') !== null",
+              "map-zoom.js to give the map its viewport")
+        assert _transform(browser) == (1.0, 0.0, 0.0), "the map starts unzoomed"
+        labels = [b.get_attribute("aria-label") for b in browser.find_elements(By.CSS_SELECTOR, ".rt-map .rt-map-btn")]
+        assert {"Zoom in", "Zoom out", "Reset zoom"} <= set(labels), f"labelled zoom buttons: {labels}"
+        # the map's top just below Material's sticky header, which would take the toolbar's clicks
+        browser.execute_script("window.scrollBy(0, document.querySelector('.rt-map')"
+                               ".getBoundingClientRect().top - 120)")
+        browser.find_element(By.CSS_SELECTOR, ".rt-map .rt-map-btn[aria-label='Zoom in']").click()
+        scale, x, y = _transform(browser)
+        assert scale > 1, f"zoom in enlarges the map (scale {scale})"
+        wide = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"the zoomed map stays in its viewport, yet the page scrolls sideways by {wide}px"
+        page = browser.current_url
+        view = browser.find_element(By.CSS_SELECTOR, ".rt-map .rt-map-view")
+        ActionChains(browser).move_to_element(view).click_and_hold().move_by_offset(-60, -40) \
+            .move_by_offset(-60, -40).release().perform()
+        moved = _transform(browser)
+        assert moved[0] == scale and (moved[1], moved[2]) != (x, y), f"dragging pans the map: {(x, y)} -> {moved}"
+        assert browser.current_url == page, "a drag that ends on a box does not follow its link"
+        _shot(browser, "roadmap-zoomed-1280x800", full=False)
+        browser.find_element(By.CSS_SELECTOR, ".rt-map .rt-map-btn[aria-label='Reset zoom']").click()
+        assert _transform(browser) == (1.0, 0.0, 0.0), "reset restores the map's scale and position"
+        box = browser.find_element(By.CSS_SELECTOR, "a.rt-box")
+        href = box.get_attribute("href")
+        box.click()
+        _wait(browser, f"return location.href === {json.dumps(href)}", "a click on a box to open its page")
+    finally:
+        browser.set_window_size(1280, 900)
+    _assert_local(browser, built)
 
 
 def test_exercise_page(browser: webdriver.Chrome, built: dict) -> None:
