@@ -128,7 +128,8 @@ def identity(fresh: bool = False) -> dict[str, str]:
             "protocol": str(PROTOCOL),
             "engine": retreat.__version__,
             "code": _code_hash(),
-            "python": f"{sys.version} {sys.executable}",
+            # The environment, not the name the interpreter was started by (python or python3).
+            "python": f"{sys.version} {sys.prefix}",
             "torch": _installed("torch"),
             "pytest": _installed("pytest"),
             "env": hashlib.sha256(json.dumps(startup).encode()).hexdigest()[:16],

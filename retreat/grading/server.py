@@ -240,7 +240,8 @@ class Server:
             return
         if theirs != self.identity:
             theirs = theirs if isinstance(theirs, dict) else {}
-            if theirs.get("env") == self.identity["env"] and client.identity(fresh=True) == self.identity:
+            same_interpreter = all(theirs.get(k) == self.identity[k] for k in ("python", "env"))
+            if same_interpreter and client.identity(fresh=True) == self.identity:
                 # The installed engine is the one this server runs: the client is the stale one
                 # (a watch started before an upgrade). It checks cold; the server stays.
                 send(conn, {"older": client.describe_difference(self.identity, theirs)})

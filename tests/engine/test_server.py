@@ -358,3 +358,18 @@ def test_a_check_on_the_server_imports_only_the_course_s_own_modules(course_dir:
     assert _run(course_dir, "add").ok
     imported = json.loads(seen.read_text())
     assert imported and all(m.startswith(("retreat_course.", "tests")) for m in imported), imported
+
+
+def test_the_retreat_script_and_python_m_share_one_server(course_dir: Path, hermetic: Path) -> None:
+    """The console script starts the venv's python3, `python -m retreat.cli` its python: one interpreter."""
+    other = Path(sys.executable).with_name("python3" if Path(sys.executable).name != "python3" else "python")
+    if not other.exists():
+        pytest.skip(f"no {other.name} beside {sys.executable}")
+    solve(course_dir, "01_add.py")
+    first = subprocess.run([str(other), "-m", "retreat.cli", "check", "add"], cwd=course_dir, capture_output=True,
+                           text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    server = grading_servers(hermetic)
+    r = run_cli(course_dir, "check", "add")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert grading_servers(hermetic) == server and _status(course_dir, hermetic)["served"] == 2
