@@ -114,7 +114,8 @@ def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
         for ex in exercises:
             if reports[ex.id].problems and not course.learner_file(ex).is_file():
                 continue
-            stub_job = Job(ex, target="exercise", overrides={ex.id: str(course.learner_file(ex))})
+            # A stub or a mutant only has to fail once: its run stops at the first failing test.
+            stub_job = Job(ex, target="exercise", overrides={ex.id: str(course.learner_file(ex))}, fail_fast=True)
             futures.append((ex.id, "stub", False, submit(stub_job)))
             futures.append((ex.id, "solution", True, submit(Job(ex, target="solution"))))
             solution = course.solution_file(ex).read_text(encoding="utf-8")
@@ -131,7 +132,7 @@ def check(course: Course, ids: list[str] | None = None, jobs: int | None = None,
                 path = Path(tmp) / ex.id / f"{m.name}.py"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-                job = Job(ex, target="solution", overrides={ex.id: str(path)})
+                job = Job(ex, target="solution", overrides={ex.id: str(path)}, fail_fast=True)
                 futures.append((ex.id, f"mutant {m.name}", False, submit(job)))
         by_id: dict[str, list] = {}
         for entry in futures:

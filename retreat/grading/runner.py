@@ -42,6 +42,8 @@ class Job:
     overrides: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    fail_fast: bool = False
+    """Stop at the first failing test (dev check: a stub or mutant only has to fail once)."""
 
 
 def file_hash(path: Path) -> str | None:
@@ -114,7 +116,7 @@ def run_job(course: Course, job: Job, worker: Warm | None = None) -> Verdict:
     with tempfile.TemporaryDirectory(prefix="retreat-run-") as tmp:
         report = Path(tmp) / "report.jsonl"
         environ = child_env(course, job, report, run_id)
-        args = pytest_args(course.root, [ex.tests], write_pytest_ini(Path(tmp)))
+        args = pytest_args(course.root, [ex.tests], write_pytest_ini(Path(tmp))) + (["-x"] if job.fail_fast else [])
         started = time.monotonic()
         if worker is None:
             returncode, timed_out, tail = run_cold(args, environ, course.root, timeout, environ.get(env.DEVICE))
