@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 
 class RetreatError(Exception):
     """A problem the user can fix; shown as one line, exit code 1."""
@@ -33,6 +31,8 @@ class RoadmapError(UsageProblem):
 
 def did_you_mean(name: str, known: list[str]) -> list[str]:
     """Up to three of `known` that `name` was probably meant to be, closest first."""
+    import difflib  # only when a name is unknown
+
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     return close or [k for k in known if name in k or k in name][:3]
 

@@ -3,11 +3,15 @@ cli/term.py through click.style: colour in a terminal, plain when piped or NO_CO
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from retreat.cli.term import Console, escape
 from retreat.course import Course
-from retreat.grading.verdict import Verdict
 from retreat.learner import journal, plan
 from retreat.roadmap import Exercise, Quiz, Reading
+
+if TYPE_CHECKING:  # `retreat next` and `list` never load the grading part
+    from retreat.grading.verdict import Verdict
 
 console = Console()
 

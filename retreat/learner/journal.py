@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import time
 from pathlib import Path
 
@@ -109,6 +108,8 @@ def editor() -> str | None:
 
 def open_in_editor(path: Path, command: str) -> None:
     try:
+        import subprocess  # only when an editor is opened: `retreat next` and `list` load this module
+
         subprocess.run([*shlex.split(command), str(path)], check=False)
     except OSError as exc:
         raise RetreatError(f"could not start the editor {command!r} ({exc.strerror or exc}); "

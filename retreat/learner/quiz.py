@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 from retreat.learner.progress import Progress
 from retreat.roadmap import CHOICE_LETTERS as LETTERS
@@ -44,7 +43,12 @@ def parse_answer(q: Question, text: str) -> Answer:
         raise BadAnswer(f"give {how_to_answer(q)}")
     if q.kind == "number":
         try:
-            value = float(Fraction(text.replace("_", ""))) if "/" in text else float(text.replace("_", ""))
+            if "/" in text:
+                from fractions import Fraction  # rare, and costly to import for every command
+
+                value = float(Fraction(text.replace("_", "")))
+            else:
+                value = float(text.replace("_", ""))
         except (ValueError, ZeroDivisionError):
             raise BadAnswer(f"{text!r} is not a number (e.g. 64, 0.125, 1/8, 2e-3)") from None
         if not math.isfinite(value):
