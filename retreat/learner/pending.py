@@ -12,11 +12,8 @@ record only when the database does not hold it or something newer already.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +23,16 @@ _CLAIM = ".replaying"
 
 def locations(state_dir: Path) -> list[Path]:
     """Where a pending record may be kept, in the order tried: the state folder, then outside it."""
+    import hashlib  # here, not at the top: every `retreat next` imports this module
+
     key = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:16]
     name = f"pending-{key}.jsonl"
     out = [state_dir / PENDING_NAME]
     xdg = os.environ.get("XDG_STATE_HOME")
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "state"
     out.append(base / "retreat" / name)
+    import tempfile  # only on the fallback path: it costs `retreat next` milliseconds
+
     out.append(Path(tempfile.gettempdir()) / f"retreat-{os.getuid()}" / name)
     return out
 
@@ -124,7 +125,7 @@ def claim_all(state_dir: Path) -> list[Claim]:
     for path in _existing(state_dir):
         # A claimed file is named <source>.<pid>-<random>.replaying.
         source = path.with_name(path.name[: -len(_CLAIM)].rsplit(".", 1)[0]) if path.name.endswith(_CLAIM) else path
-        claimed = path.with_name(f"{source.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_CLAIM}")
+        claimed = path.with_name(f"{source.name}.{os.getpid()}-{os.urandom(4).hex()}{_CLAIM}")
         try:
             os.replace(path, claimed)  # only one command wins the rename
         except OSError:
