@@ -17,7 +17,7 @@ from retreat.course import Course
 from retreat.grading import runner, verdict
 from retreat.grading.lock import LOCK_FILE, expected_tests
 from retreat.grading.plugin import _Report
-from retreat.grading.verdict import read_verdict
+from retreat.grading.verdict import Verdict, read_verdict
 
 ADD_IDS = ["tests/basics/test_add.py::test_adds_small_numbers", "tests/basics/test_add.py::test_adds_negatives"]
 
@@ -34,17 +34,22 @@ def _events(run_id: str, n: int) -> str:
     return line * n
 
 
+def _read_with_peak(report: Path) -> tuple[Verdict, int]:
+    """Read a report back, with the peak memory Python allocated while reading it."""
+    tracemalloc.start()
+    try:
+        v = read_verdict("add", report, "r1", 0, False, 10.0, 1.0, "", None)
+        return v, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_an_oversized_report_is_a_failure_read_with_bounded_memory(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verdict, "REPORT_LIMIT", 256 * 1024)
     report = tmp_path / "report.jsonl"
     report.write_text(_events("r1", 40_000))  # about 11 MB of well-formed lines
-    tracemalloc.start()
-    try:
-        v = read_verdict("add", report, "r1", 0, False, 10.0, 1.0, "", None)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    v, peak = _read_with_peak(report)
     assert not v.ok and v.problem_kind == "report-too-large", v.problem
     assert "\n" not in v.problem and "256 KB" in v.problem, v.problem
     assert peak < 4 * 256 * 1024, f"reading the report took {peak} bytes"
@@ -54,12 +59,7 @@ def test_one_huge_line_is_not_read_whole(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(verdict, "REPORT_LIMIT", 64 * 1024)
     report = tmp_path / "report.jsonl"
     report.write_bytes(b"x" * (5 * 1024 * 1024))
-    tracemalloc.start()
-    try:
-        v = read_verdict("add", report, "r1", 0, False, 10.0, 1.0, "", None)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    v, peak = _read_with_peak(report)
     assert not v.ok and v.problem_kind == "report-too-large", v
     assert peak < 1024 * 1024, peak
 

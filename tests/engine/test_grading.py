@@ -5,13 +5,13 @@ interpreter, as `--cold` and RETREAT_COLD do); the promises hold on both paths."
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from engine_helpers import run_cli, solve
+from grading_helpers import alive
 
 import retreat.env as env
 from retreat.course import Course
@@ -72,21 +72,9 @@ def test_hanging_import_is_a_timeout_and_the_group_is_killed(course_dir: Path, t
     assert elapsed < 8 + 5, f"the timeout took {elapsed:.1f} s"
     grandchild = int(marker.read_text())
     deadline = time.monotonic() + 5
-    while _alive(grandchild) and time.monotonic() < deadline:
+    while alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(grandchild), "a process the exercise started outlived the timeout"
-
-
-def _alive(pid: int) -> bool:
-    """True if the process exists and is not a zombie waiting to be reaped."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    assert not alive(grandchild), "a process the exercise started outlived the timeout"
 
 
 def test_segfault_is_a_crash(course_dir: Path) -> None:
